@@ -1,0 +1,39 @@
+#!/bin/bash
+# The whole test suite: install, build, run every suite, then the protocol,
+# registry and server suites again under ASan + UBSan. Last line of output:
+# "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+logs=()
+build_failed=
+
+run_suites() {
+  local builddir=$1; shift
+  local setup_opts=("$@")
+  if ! bash scripts/build.sh "$builddir" "${setup_opts[@]}"; then
+    echo "build of $builddir failed" >&2
+    build_failed+="$builddir,"
+    status=1
+    return
+  fi
+  rm -f "$builddir/meson-logs/testlog.json"
+  meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 2 \
+    ${MESHCALL_TEST_SUITES:-} || status=1
+  logs+=("$builddir/meson-logs/testlog.json")
+}
+
+run_suites build
+
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+MESHCALL_TEST_SUITES="--suite protocol --suite registry --suite server" \
+  run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+existing=()
+for l in "${logs[@]}"; do [ -f "$l" ] && existing+=("$l"); done
+python3 scripts/test-summary.py --build-failed="$build_failed" "${existing[@]}" || status=1
+exit $status
