@@ -1,0 +1,177 @@
+/* HTTP endpoints of PROTOCOL.md: pages from the GResource, REST, health, metrics. */
+#include "server/http_api.h"
+
+#include <sys/random.h>
+
+#include <string>
+
+#include "protocol/protocol.h"
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "meshcall-server"
+
+namespace meshcall::server {
+
+namespace {
+
+constexpr const char *kResourcePrefix = "/org/meshcall/web/";
+constexpr std::size_t kFreshRoomLength = 12;
+
+void respond(SoupServerMessage *msg, guint status, const char *content_type, std::string body)
+{
+	soup_server_message_set_status(msg, status, nullptr);
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	soup_message_headers_replace(headers, "Cache-Control", "no-store");
+	soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
+	soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(),
+					 body.size());
+}
+
+void respond_json_error(SoupServerMessage *msg, guint status, std::string_view code,
+			std::string_view message)
+{
+	std::string body = "{\"error\":";
+	protocol::append_json_string(body, code);
+	body += ",\"message\":";
+	protocol::append_json_string(body, message);
+	body += '}';
+	respond(msg, status, "application/json", std::move(body));
+}
+
+bool serve_resource(SoupServerMessage *msg, const char *file, const char *content_type)
+{
+	std::string path = std::string(kResourcePrefix) + file;
+	g_autoptr(GBytes) bytes =
+		g_resources_lookup_data(path.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
+	if (!bytes)
+		return false;
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
+	soup_message_headers_replace(headers, "Content-Security-Policy",
+				     "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+				     "connect-src 'self' ws: wss:; media-src 'self' blob:; "
+				     "img-src 'self' data: blob:");
+	soup_message_headers_set_content_type(headers, content_type, nullptr);
+	soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
+	return true;
+}
+
+std::string fresh_room_name()
+{
+	static constexpr char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789"; /* 32, unambiguous */
+	unsigned char random[kFreshRoomLength];
+	std::size_t got = 0;
+	while (got < sizeof(random)) {
+		ssize_t n = getrandom(random + got, sizeof(random) - got, 0);
+		if (n > 0)
+			got += static_cast<std::size_t>(n);
+	}
+	std::string name;
+	for (unsigned char b : random)
+		name.push_back(alphabet[b % 32]);
+	return name;
+}
+
+std::string room_json(const RoomSnapshot &snap)
+{
+	std::string body = "{\"room\":";
+	protocol::append_json_string(body, snap.room);
+	body += ",\"capacity\":" + std::to_string(snap.capacity) + ",\"peers\":[";
+	bool first = true;
+	for (const protocol::Peer &p : snap.peers) {
+		if (!first)
+			body += ',';
+		first = false;
+		body += "{\"id\":";
+		protocol::append_json_string(body, p.id);
+		body += ",\"name\":";
+		protocol::append_json_string(body, p.name);
+		body += p.audio ? ",\"audio\":true" : ",\"audio\":false";
+		body += p.video ? ",\"video\":true}" : ",\"video\":false}";
+	}
+	body += "]}";
+	return body;
+}
+
+std::string bearer_token(SoupServerMessage *msg)
+{
+	const char *auth = soup_message_headers_get_one(
+		soup_server_message_get_request_headers(msg), "Authorization");
+	if (!auth || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0)
+		return {};
+	std::string token(auth + 7);
+	while (!token.empty() && token.front() == ' ')
+		token.erase(0, 1);
+	return token;
+}
+
+void room_info(SoupServerMessage *msg, std::string_view room, RoomRegistry &registry)
+{
+	if (!protocol::is_valid_room(room)) {
+		respond_json_error(msg, SOUP_STATUS_BAD_REQUEST, "invalid-room",
+				   "room must be 1-64 characters of A-Z a-z 0-9 _ -");
+		return;
+	}
+	if (registry.tokens_required()) {
+		std::string token = bearer_token(msg);
+		if (token.empty() || !registry.token_allows(token, room)) {
+			soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+						     "WWW-Authenticate", "Bearer");
+			respond_json_error(msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+					   "a valid token for this room is required");
+			return;
+		}
+	}
+	respond(msg, SOUP_STATUS_OK, "application/json", room_json(registry.snapshot(room)));
+}
+
+} // namespace
+
+void handle_http_request(SoupServerMessage *msg, const char *path_c, RoomRegistry &registry)
+{
+	std::string_view path(path_c);
+	std::string_view method(soup_server_message_get_method(msg));
+	bool get = method == "GET" || method == "HEAD";
+
+	if (path == "/api/rooms") {
+		if (method != "POST") {
+			respond_json_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method",
+					   "use POST to create a room");
+			return;
+		}
+		std::string room = fresh_room_name();
+		std::string body = "{\"room\":\"" + room + "\",\"url\":\"/r/" + room + "\"}";
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+					     "Location", ("/r/" + room).c_str());
+		respond(msg, SOUP_STATUS_CREATED, "application/json", std::move(body));
+		return;
+	}
+	if (!get) {
+		respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+		return;
+	}
+	if (path.starts_with("/api/rooms/")) {
+		room_info(msg, path.substr(11), registry);
+		return;
+	}
+	if (path == "/healthz") {
+		respond(msg, SOUP_STATUS_OK, "text/plain", "ok");
+		return;
+	}
+	if (path == "/metrics") {
+		respond(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4",
+			render_prometheus(registry.metrics()));
+		return;
+	}
+	if (path == "/" && serve_resource(msg, "index.html", "text/html; charset=utf-8"))
+		return;
+	if (path.starts_with("/r/") && protocol::is_valid_room(path.substr(3)) &&
+	    serve_resource(msg, "room.html", "text/html; charset=utf-8"))
+		return;
+	if (path == "/static/style.css" && serve_resource(msg, "style.css", "text/css"))
+		return;
+	respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
+}
+
+} // namespace meshcall::server

@@ -1,0 +1,13 @@
+/* The HTTP side of meshcall-server: pages, REST, health and metrics. */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "server/room_registry.h"
+
+namespace meshcall::server {
+
+/* Answers one plain HTTP request (anything but the WebSocket upgrade). */
+void handle_http_request(SoupServerMessage *msg, const char *path, RoomRegistry &registry);
+
+} // namespace meshcall::server

@@ -1,0 +1,267 @@
+/* meshcall-server: the signaling server of PROTOCOL.md, with the browser client
+ * compiled in.
+ *
+ *   meshcall-server [--listen ADDR:PORT] [--capacity N] ...
+ *   meshcall-server token --room R --ttl SECONDS [--name N] --token-secret S
+ */
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "protocol/protocol.h"
+#include "server/auth.h"
+#include "server/transport.h"
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "meshcall-server"
+
+using namespace meshcall;
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+std::vector<std::string> strv_to_vector(gchar **strv)
+{
+	std::vector<std::string> out;
+	for (gchar **s = strv; s && *s; s++)
+		out.emplace_back(*s);
+	return out;
+}
+
+/* One line per record on stderr: "12:34:56.789 meshcall-server: text". */
+GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+			   gpointer)
+{
+	if (g_log_writer_default_would_drop(level, G_LOG_DOMAIN))
+		return G_LOG_WRITER_HANDLED;
+	const char *message = nullptr;
+	const char *domain = nullptr;
+	for (gsize i = 0; i < n_fields; i++) {
+		if (!std::strcmp(fields[i].key, "MESSAGE"))
+			message = static_cast<const char *>(fields[i].value);
+		else if (!std::strcmp(fields[i].key, "GLIB_DOMAIN"))
+			domain = static_cast<const char *>(fields[i].value);
+	}
+	if (domain && std::strcmp(domain, G_LOG_DOMAIN) != 0)
+		return g_log_writer_default(level, fields, n_fields, nullptr);
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	const char *tag = (level & G_LOG_LEVEL_ERROR)      ? "ERROR "
+			  : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL "
+			  : (level & G_LOG_LEVEL_WARNING)  ? "WARNING "
+			  : (level & G_LOG_LEVEL_DEBUG)    ? "debug "
+							   : "";
+	std::fprintf(stderr, "%02d:%02d:%02d.%03d %s: %s%s\n", g_date_time_get_hour(now),
+		     g_date_time_get_minute(now), g_date_time_get_second(now),
+		     g_date_time_get_microsecond(now) / 1000, G_LOG_DOMAIN, tag,
+		     message ? message : "");
+	return G_LOG_WRITER_HANDLED;
+}
+
+/* A server holding thousands of WebSockets needs more than the default 1024
+ * descriptors; take what the hard limit allows, for this process only. */
+void raise_fd_limit()
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
+int run_token_command(int argc, char **argv)
+{
+	g_autofree gchar *room = nullptr;
+	g_autofree gchar *name = nullptr;
+	g_autofree gchar *secret = nullptr;
+	gint64 ttl = 3600;
+	GOptionEntry entries[] = {
+		{"room", 0, 0, G_OPTION_ARG_STRING, &room, "Room the token admits to (or * for any)", "ROOM"},
+		{"ttl", 0, 0, G_OPTION_ARG_INT64, &ttl, "Lifetime in seconds (default 3600)", "SECONDS"},
+		{"name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name claim", "NAME"},
+		{"token-secret", 0, 0, G_OPTION_ARG_STRING, &secret,
+		 "HS256 secret (default: $MESHCALL_TOKEN_SECRET)", "SECRET"},
+		{},
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- print a join token");
+	g_option_context_add_main_entries(ctx, entries, nullptr);
+	g_autoptr(GError) error = nullptr;
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		std::fprintf(stderr, "meshcall-server token: %s\n", error->message);
+		return kExitUsage;
+	}
+	if (!secret && g_getenv("MESHCALL_TOKEN_SECRET"))
+		secret = g_strdup(g_getenv("MESHCALL_TOKEN_SECRET"));
+	if (!room || !secret || ttl <= 0) {
+		std::fprintf(stderr, "meshcall-server token: --room, a positive --ttl and "
+				     "--token-secret (or MESHCALL_TOKEN_SECRET) are needed\n");
+		return kExitUsage;
+	}
+	if (std::strcmp(room, "*") != 0 && !protocol::is_valid_room(room)) {
+		std::fprintf(stderr, "meshcall-server token: invalid room name \"%s\"\n", room);
+		return kExitUsage;
+	}
+	server::TokenClaims claims;
+	claims.room = room;
+	claims.exp = g_get_real_time() / G_USEC_PER_SEC + ttl;
+	if (name)
+		claims.name = std::string(name);
+	std::printf("%s\n", server::create_token(secret, claims).c_str());
+	return 0;
+}
+
+struct RunOptions {
+	gchar *listen = nullptr;
+	gint capacity = 3;
+	gchar *tls_cert = nullptr;
+	gchar *tls_key = nullptr;
+	gchar *token_secret = nullptr;
+	gchar **allowed_origins = nullptr;
+	gchar **stun = nullptr;
+	gchar *turn = nullptr;
+	gchar *turn_secret = nullptr;
+	gint64 turn_ttl = 24 * 3600;
+	gdouble rate_limit = 100;
+	gdouble rate_burst = 200;
+	gdouble chat_rate = 5;
+	gdouble chat_burst = 10;
+	gdouble liveness_timeout = 45;
+
+	~RunOptions()
+	{
+		g_free(listen);
+		g_free(tls_cert);
+		g_free(tls_key);
+		g_free(token_secret);
+		g_strfreev(allowed_origins);
+		g_strfreev(stun);
+		g_free(turn);
+		g_free(turn_secret);
+	}
+};
+
+int run_server(int argc, char **argv)
+{
+	RunOptions o;
+	GOptionEntry entries[] = {
+		{"listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen,
+		 "Address and port (default 0.0.0.0:8080; port 0 picks a free one)", "ADDR:PORT"},
+		{"capacity", 'c', 0, G_OPTION_ARG_INT, &o.capacity, "Peers per room (default 3)", "N"},
+		{"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "PEM certificate: serve https/wss", "FILE"},
+		{"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "PEM private key", "FILE"},
+		{"token-secret", 0, 0, G_OPTION_ARG_STRING, &o.token_secret,
+		 "Require HS256 join tokens signed with this (default: $MESHCALL_TOKEN_SECRET)", "SECRET"},
+		{"allowed-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.allowed_origins,
+		 "Allow WebSocket upgrades from this Origin only (repeatable)", "ORIGIN"},
+		{"stun", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.stun, "STUN server URL for clients (repeatable)", "URL"},
+		{"turn", 0, 0, G_OPTION_ARG_STRING, &o.turn, "TURN server URL for clients", "URL"},
+		{"turn-secret", 0, 0, G_OPTION_ARG_STRING, &o.turn_secret,
+		 "Shared secret of the TURN server (coturn use-auth-secret)", "SECRET"},
+		{"turn-ttl", 0, 0, G_OPTION_ARG_INT64, &o.turn_ttl, "TURN credential lifetime (default 86400)", "SECONDS"},
+		{"rate-limit", 0, 0, G_OPTION_ARG_DOUBLE, &o.rate_limit, "Messages per second per connection (default 100)", "N"},
+		{"rate-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.rate_burst, "Message burst per connection (default 200)", "N"},
+		{"chat-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_rate, "Chat lines per second per connection (default 5)", "N"},
+		{"chat-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_burst, "Chat burst per connection (default 10)", "N"},
+		{"liveness-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.liveness_timeout,
+		 "Drop a connection silent this long (default 45)", "SECONDS"},
+		{},
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- meshcall signaling server");
+	g_option_context_set_description(ctx,
+		"Subcommand:\n  meshcall-server token --room R --ttl S [--name N] --token-secret S\n"
+		"      prints a join token\n");
+	g_option_context_add_main_entries(ctx, entries, nullptr);
+	g_autoptr(GError) error = nullptr;
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		std::fprintf(stderr, "meshcall-server: %s\n", error->message);
+		return kExitUsage;
+	}
+	if (argc > 1) {
+		std::fprintf(stderr, "meshcall-server: unexpected argument \"%s\"\n", argv[1]);
+		return kExitUsage;
+	}
+
+	server::ServerOptions opts;
+	if (o.listen)
+		opts.listen = o.listen;
+	auto usage = [](const char *what) {
+		std::fprintf(stderr, "meshcall-server: %s\n", what);
+		return kExitUsage;
+	};
+	if (o.capacity < 1)
+		return usage("--capacity must be at least 1");
+	if (!!o.tls_cert != !!o.tls_key)
+		return usage("--tls-cert and --tls-key go together");
+	if (!!o.turn != !!o.turn_secret)
+		return usage("--turn and --turn-secret go together");
+	if (o.turn_ttl <= 0 || o.liveness_timeout <= 0 || o.rate_limit <= 0 ||
+	    o.rate_burst < 1 || o.chat_rate <= 0 || o.chat_burst < 1)
+		return usage("rates, bursts, TTLs and timeouts must be positive");
+
+	opts.tls_cert = o.tls_cert ? o.tls_cert : "";
+	opts.tls_key = o.tls_key ? o.tls_key : "";
+	opts.allowed_origins = strv_to_vector(o.allowed_origins);
+	opts.liveness_timeout_s = o.liveness_timeout;
+	server::RegistryConfig &reg = opts.registry;
+	reg.capacity = o.capacity;
+	reg.rate.messages_per_second = o.rate_limit;
+	reg.rate.message_burst = o.rate_burst;
+	reg.rate.chat_per_second = o.chat_rate;
+	reg.rate.chat_burst = o.chat_burst;
+	if (o.token_secret)
+		reg.token_secret = o.token_secret;
+	else if (const char *env = g_getenv("MESHCALL_TOKEN_SECRET"))
+		reg.token_secret = env;
+	reg.stun_urls = strv_to_vector(o.stun);
+	if (o.turn)
+		reg.turn = server::TurnSettings{o.turn, o.turn_secret, o.turn_ttl};
+
+	raise_fd_limit();
+	g_autoptr(GMainLoop) loop = g_main_loop_new(nullptr, FALSE);
+	auto srv = server::SignalingServer::start(std::move(opts), &error);
+	if (!srv) {
+		g_printerr("meshcall-server: cannot start: %s\n", error->message);
+		return 1;
+	}
+	std::printf("listening on %s\n", srv->url().c_str());
+	std::fflush(stdout);
+	g_message("capacity %d, tokens %s, TLS %s", reg.capacity,
+		  reg.token_secret.empty() ? "off" : "on", o.tls_cert ? "on" : "off");
+
+	struct Stop {
+		server::SignalingServer *srv;
+		GMainLoop *loop;
+	} stop{srv.get(), loop};
+	auto on_signal = [](gpointer data) -> gboolean {
+		auto *s = static_cast<Stop *>(data);
+		g_message("signal received, shutting down");
+		GMainLoop *loop = s->loop;
+		s->srv->shutdown([loop] { g_main_loop_quit(loop); });
+		return G_SOURCE_CONTINUE;
+	};
+	guint sigint = g_unix_signal_add(SIGINT, on_signal, &stop);
+	guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &stop);
+	g_main_loop_run(loop);
+	g_source_remove(sigint);
+	g_source_remove(sigterm);
+	srv.reset();
+	g_message("stopped");
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	g_log_set_writer_func(write_log, nullptr, nullptr);
+	if (argc > 1 && std::strcmp(argv[1], "token") == 0)
+		return run_token_command(argc - 1, argv + 1);
+	return run_server(argc, argv);
+}

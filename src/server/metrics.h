@@ -1,0 +1,34 @@
+/* Counters and gauges for GET /metrics (Prometheus text exposition). */
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "protocol/protocol.h"
+
+namespace meshcall::server {
+
+inline constexpr std::size_t kClientTypeCount = 8;  /* protocol::ClientType */
+inline constexpr std::size_t kErrorCodeCount = 10;  /* protocol::ErrorCode */
+
+struct Metrics {
+	std::int64_t connections = 0; /* open WebSocket connections */
+	std::int64_t rooms = 0;
+	std::int64_t peers = 0;       /* joined connections */
+	std::uint64_t connections_total = 0;
+	std::uint64_t joins_total = 0;
+	/* client messages accepted, by type */
+	std::array<std::uint64_t, kClientTypeCount> received{};
+	/* messages delivered to another peer (chat counts once per recipient), by type */
+	std::array<std::uint64_t, kClientTypeCount> relayed{};
+	std::array<std::uint64_t, kErrorCodeCount> errors{};
+	std::uint64_t closes_too_large = 0;
+	std::uint64_t closes_flooding = 0;
+	std::uint64_t closes_timeout = 0; /* maintained by the transport */
+};
+
+/* Prometheus text format, version 0.0.4. */
+std::string render_prometheus(const Metrics &m);
+
+} // namespace meshcall::server

@@ -1,0 +1,506 @@
+/* The signaling server's rules (PROTOCOL.md) as pure logic. */
+#include "server/room_registry.h"
+
+#include <sys/random.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+#include <unordered_map>
+
+#include <glib.h>
+
+#include "server/auth.h"
+#include "server/rate_limiter.h"
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "meshcall-server"
+
+namespace meshcall::server {
+
+using protocol::ClientType;
+using protocol::ErrorCode;
+
+std::int64_t Clock::monotonic_us() const
+{
+	return g_get_monotonic_time();
+}
+
+std::int64_t Clock::wall_ms() const
+{
+	return g_get_real_time() / 1000;
+}
+
+namespace {
+
+std::uint64_t random_id()
+{
+	std::uint64_t id = 0;
+	while (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+		/* Interrupted or not yet seeded; getrandom blocks until it is. */
+	}
+	return id;
+}
+
+std::string format_id(std::uint64_t id)
+{
+	char buf[17];
+	std::snprintf(buf, sizeof(buf), "%016" PRIx64, id);
+	return std::string(buf, 16);
+}
+
+using SharedText = std::shared_ptr<const std::string>;
+
+SharedText share(std::string text)
+{
+	return std::make_shared<const std::string>(std::move(text));
+}
+
+struct Room;
+
+struct Connection {
+	ConnectionId id = 0;
+	Room *room = nullptr; /* set once joined */
+	std::string peer_id;
+	std::string name;
+	bool audio = true;
+	bool video = true;
+	TokenBucket messages;
+	TokenBucket chat;
+	RefusalWindow refusals;
+};
+
+struct Room {
+	std::string name;
+	std::vector<Connection *> members; /* join order */
+	std::deque<protocol::ChatLine> history;
+	std::int64_t next_seq = 1;
+};
+
+} // namespace
+
+struct RoomRegistry::Impl {
+	RegistryConfig config;
+	Outbox &outbox;
+	const Clock &clock;
+	IdGenerator ids;
+	Metrics metrics;
+	std::unordered_map<ConnectionId, Connection> connections;
+	std::unordered_map<std::string, Room> rooms;
+	std::unordered_map<std::string, Connection *> peers; /* by peer id, every room */
+
+	Impl(RegistryConfig c, Outbox &o, const Clock &clk, IdGenerator g)
+		: config(std::move(c)), outbox(o), clock(clk), ids(std::move(g))
+	{
+		if (!ids)
+			ids = random_id;
+	}
+
+	void send(Connection &conn, const SharedText &text) { outbox.send(conn.id, text); }
+
+	void send_error(Connection &conn, ErrorCode code, std::string_view message,
+			std::optional<ClientType> ref = std::nullopt)
+	{
+		metrics.errors[static_cast<std::size_t>(code)]++;
+		outbox.send(conn.id, share(protocol::error_json(code, message, ref)));
+	}
+
+	/* Forget the connection, tell its room, then ask the transport to close. */
+	void close(Connection &conn, int code, std::string_view reason)
+	{
+		ConnectionId id = conn.id;
+		forget(id);
+		outbox.close(id, code, reason);
+	}
+
+	void forget(ConnectionId id)
+	{
+		auto it = connections.find(id);
+		if (it == connections.end())
+			return;
+		leave_room(it->second);
+		connections.erase(it);
+		metrics.connections--;
+	}
+
+	void leave_room(Connection &conn)
+	{
+		Room *room = conn.room;
+		if (!room)
+			return;
+		std::erase(room->members, &conn);
+		peers.erase(conn.peer_id);
+		metrics.peers--;
+		conn.room = nullptr;
+		g_message("peer %s (%s) left room %s", conn.peer_id.c_str(), conn.name.c_str(),
+			  room->name.c_str());
+		if (room->members.empty()) {
+			rooms.erase(room->name);
+			metrics.rooms--;
+			return;
+		}
+		SharedText left = share(protocol::peer_left_json(conn.peer_id));
+		for (Connection *other : room->members)
+			send(*other, left);
+	}
+
+	/* Both refusal paths feed the flooding rule. Returns false when the
+	 * connection was closed for it. */
+	bool refuse_for_rate(Connection &conn, std::optional<ClientType> ref, std::int64_t now)
+	{
+		const RateLimits &rate = config.rate;
+		if (conn.refusals.record(now, rate.flood_refusals, rate.flood_window_us)) {
+			g_message("connection %" PRIu64 " closed for flooding (%d refusals in %.0f s)",
+				  conn.id, rate.flood_refusals, rate.flood_window_us / 1e6);
+			metrics.closes_flooding++;
+			close(conn, protocol::close_code::kPolicyViolation, "flooding");
+			return false;
+		}
+		send_error(conn, ErrorCode::RateLimited, "too many messages; slow down", ref);
+		return true;
+	}
+
+	Connection *admit(ConnectionId id, std::size_t size);
+	void handle(Connection &conn, protocol::ClientMessage &msg);
+	void handle_join(Connection &conn, protocol::Join &join);
+	template<typename Relayed>
+	void relay(Connection &conn, ClientType type, const std::string &to, Relayed &&encode);
+	void handle_chat(Connection &conn, const protocol::Chat &chat);
+	void handle_media(Connection &conn, const protocol::Media &media);
+
+	std::vector<protocol::IceServer> ice_servers_for(const std::string &peer_id) const;
+	std::string new_peer_id();
+};
+
+std::string RoomRegistry::Impl::new_peer_id()
+{
+	for (;;) {
+		std::string id = format_id(ids());
+		if (!peers.contains(id))
+			return id;
+	}
+}
+
+std::vector<protocol::IceServer> RoomRegistry::Impl::ice_servers_for(const std::string &peer_id) const
+{
+	std::vector<protocol::IceServer> servers;
+	for (const std::string &url : config.stun_urls)
+		servers.push_back({{url}, std::nullopt, std::nullopt});
+	if (config.turn) {
+		TurnCredentials creds = turn_credentials(config.turn->secret, peer_id,
+							 clock.wall_ms() / 1000,
+							 config.turn->ttl_seconds);
+		servers.push_back({{config.turn->url}, creds.username, creds.credential});
+	}
+	return servers;
+}
+
+void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
+{
+	if (conn.room) {
+		send_error(conn, ErrorCode::AlreadyJoined, "already in a room", ClientType::Join);
+		return;
+	}
+	if (!join.room.is_string() || !protocol::is_valid_room(*join.room.value)) {
+		send_error(conn, ErrorCode::InvalidRoom,
+			   "room must be 1-64 characters of A-Z a-z 0-9 _ -", ClientType::Join);
+		return;
+	}
+	const std::string &room_name = *join.room.value;
+
+	/* The token is checked first but reported after the name: a valid token's
+	 * name claim may stand in for a missing name. */
+	std::optional<TokenClaims> claims;
+	bool tokens_on = !config.token_secret.empty();
+	if (tokens_on && join.token.is_string())
+		claims = verify_token(config.token_secret, *join.token.value, room_name,
+				      clock.wall_ms() / 1000);
+
+	std::optional<std::string> name;
+	if (join.name.present) {
+		if (join.name.is_string())
+			name = protocol::normalise_name(*join.name.value);
+	} else if (claims && claims->name) {
+		name = protocol::normalise_name(*claims->name);
+	}
+	if (!name) {
+		send_error(conn, ErrorCode::InvalidName,
+			   "name must be 1-64 characters without control characters",
+			   ClientType::Join);
+		return;
+	}
+	if (tokens_on && !claims) {
+		g_message("connection %" PRIu64 " refused for room %s: unauthorized", conn.id,
+			  room_name.c_str());
+		send_error(conn, ErrorCode::Unauthorized,
+			   "a valid token for this room is required", ClientType::Join);
+		return;
+	}
+	if (claims && claims->name) {
+		if (auto claimed = protocol::normalise_name(*claims->name))
+			name = std::move(claimed);
+	}
+
+	auto existing = rooms.find(room_name);
+	std::size_t present = existing == rooms.end() ? 0 : existing->second.members.size();
+	if (static_cast<int>(present) >= config.capacity) {
+		g_message("connection %" PRIu64 " refused for room %s: room-full (%d)", conn.id,
+			  room_name.c_str(), config.capacity);
+		send_error(conn, ErrorCode::RoomFull, "the room is full", ClientType::Join);
+		return;
+	}
+	if (existing == rooms.end()) {
+		existing = rooms.try_emplace(room_name).first;
+		existing->second.name = room_name;
+		metrics.rooms++;
+	}
+	Room &room = existing->second;
+
+	conn.peer_id = new_peer_id();
+	conn.name = std::move(*name);
+	conn.audio = conn.video = true;
+
+	protocol::Welcome welcome;
+	welcome.id = conn.peer_id;
+	welcome.name = conn.name;
+	welcome.room = room.name;
+	welcome.capacity = config.capacity;
+	welcome.peers.reserve(room.members.size());
+	for (const Connection *other : room.members)
+		welcome.peers.push_back({other->peer_id, other->name, other->audio, other->video});
+	welcome.history.assign(room.history.begin(), room.history.end());
+	welcome.ice_servers = ice_servers_for(conn.peer_id);
+
+	SharedText joined = share(protocol::peer_joined_json(
+		{conn.peer_id, conn.name, conn.audio, conn.video}));
+	for (Connection *other : room.members)
+		send(*other, joined);
+
+	room.members.push_back(&conn);
+	conn.room = &room;
+	peers.emplace(conn.peer_id, &conn);
+	metrics.peers++;
+	metrics.joins_total++;
+	g_message("peer %s (%s) joined room %s (%zu of %d)", conn.peer_id.c_str(),
+		  conn.name.c_str(), room.name.c_str(), room.members.size(), config.capacity);
+	send(conn, share(protocol::welcome_json(welcome)));
+}
+
+template<typename Encode>
+void RoomRegistry::Impl::relay(Connection &conn, ClientType type, const std::string &to,
+			       Encode &&encode)
+{
+	auto it = peers.find(to);
+	if (it == peers.end() || it->second->room != conn.room || it->second == &conn) {
+		send_error(conn, ErrorCode::UnknownPeer, "no such peer in your room", type);
+		return;
+	}
+	send(*it->second, share(encode(conn.peer_id)));
+	metrics.relayed[static_cast<std::size_t>(type)]++;
+}
+
+void RoomRegistry::Impl::handle_chat(Connection &conn, const protocol::Chat &chat)
+{
+	Room &room = *conn.room;
+	protocol::ChatLine line{room.next_seq++, conn.peer_id, conn.name, chat.text,
+				clock.wall_ms()};
+	SharedText text = share(protocol::chat_line_json(line));
+	room.history.push_back(std::move(line));
+	if (room.history.size() > protocol::kHistoryLines)
+		room.history.pop_front();
+	for (Connection *member : room.members)
+		send(*member, text);
+	metrics.relayed[static_cast<std::size_t>(ClientType::Chat)] += room.members.size() - 1;
+}
+
+void RoomRegistry::Impl::handle_media(Connection &conn, const protocol::Media &media)
+{
+	conn.audio = media.audio;
+	conn.video = media.video;
+	SharedText text = share(protocol::peer_media_json(conn.peer_id, media.audio, media.video));
+	for (Connection *member : conn.room->members) {
+		if (member != &conn) {
+			send(*member, text);
+			metrics.relayed[static_cast<std::size_t>(ClientType::Media)]++;
+		}
+	}
+}
+
+void RoomRegistry::Impl::handle(Connection &conn, protocol::ClientMessage &msg)
+{
+	ClientType type = protocol::type_of(msg);
+
+	if (!conn.room && type != ClientType::Join && type != ClientType::Ping) {
+		send_error(conn, ErrorCode::NotJoined, "join a room first", type);
+		return;
+	}
+	if (type == ClientType::Chat && !conn.chat.take(clock.monotonic_us())) {
+		refuse_for_rate(conn, type, clock.monotonic_us());
+		return;
+	}
+	metrics.received[static_cast<std::size_t>(type)]++;
+
+	std::visit(
+		[&](auto &m) {
+			using T = std::decay_t<decltype(m)>;
+			if constexpr (std::is_same_v<T, protocol::Join>) {
+				handle_join(conn, m);
+			} else if constexpr (std::is_same_v<T, protocol::Offer>) {
+				relay(conn, type, m.to, [&](const std::string &from) {
+					return protocol::relayed_offer_json(from, m.sdp);
+				});
+			} else if constexpr (std::is_same_v<T, protocol::Answer>) {
+				relay(conn, type, m.to, [&](const std::string &from) {
+					return protocol::relayed_answer_json(from, m.sdp);
+				});
+			} else if constexpr (std::is_same_v<T, protocol::Candidate>) {
+				relay(conn, type, m.to, [&](const std::string &from) {
+					return protocol::relayed_candidate_json(from, m);
+				});
+			} else if constexpr (std::is_same_v<T, protocol::Chat>) {
+				handle_chat(conn, m);
+			} else if constexpr (std::is_same_v<T, protocol::Media>) {
+				handle_media(conn, m);
+			} else if constexpr (std::is_same_v<T, protocol::Ping>) {
+				static const SharedText pong = share(protocol::pong_json());
+				send(conn, pong);
+			} else if constexpr (std::is_same_v<T, protocol::Leave>) {
+				close(conn, protocol::close_code::kNormal, "left");
+			}
+		},
+		msg);
+}
+
+RoomRegistry::RoomRegistry(RegistryConfig config, Outbox &outbox, const Clock &clock,
+			   IdGenerator ids)
+	: impl_(std::make_unique<Impl>(std::move(config), outbox, clock, std::move(ids)))
+{
+}
+
+RoomRegistry::~RoomRegistry() = default;
+
+void RoomRegistry::connected(ConnectionId id)
+{
+	auto [it, inserted] = impl_->connections.try_emplace(id);
+	if (!inserted)
+		return;
+	Connection &conn = it->second;
+	conn.id = id;
+	std::int64_t now = impl_->clock.monotonic_us();
+	const RateLimits &rate = impl_->config.rate;
+	conn.messages.configure(rate.messages_per_second, rate.message_burst, now);
+	conn.chat.configure(rate.chat_per_second, rate.chat_burst, now);
+	impl_->metrics.connections++;
+	impl_->metrics.connections_total++;
+}
+
+/* The checks every frame passes first: size, then the message rate. Returns
+ * the connection when the frame may be looked at. */
+Connection *RoomRegistry::Impl::admit(ConnectionId id, std::size_t size)
+{
+	auto it = connections.find(id);
+	if (it == connections.end())
+		return nullptr; /* closing: nothing more is read from it */
+	Connection &conn = it->second;
+	if (size > protocol::kMaxMessageBytes) {
+		send_error(conn, ErrorCode::TooLarge, "messages are limited to 65536 bytes");
+		metrics.closes_too_large++;
+		close(conn, protocol::close_code::kTooBig, "message too large");
+		return nullptr;
+	}
+	std::int64_t now = clock.monotonic_us();
+	if (!conn.messages.take(now)) {
+		refuse_for_rate(conn, std::nullopt, now);
+		return nullptr;
+	}
+	return &conn;
+}
+
+void RoomRegistry::received_text(ConnectionId id, std::string_view frame)
+{
+	Connection *conn = impl_->admit(id, frame.size());
+	if (!conn)
+		return;
+	protocol::ClientParse parsed = protocol::parse_client_message(frame);
+	if (!parsed.ok()) {
+		/* A known type that may not be sent yet is not-joined, even when
+		 * its fields are wrong too. */
+		if (!conn->room && parsed.error.ref && *parsed.error.ref != ClientType::Join &&
+		    *parsed.error.ref != ClientType::Ping) {
+			impl_->send_error(*conn, ErrorCode::NotJoined, "join a room first",
+					  parsed.error.ref);
+			return;
+		}
+		impl_->send_error(*conn, parsed.error.code, parsed.error.message, parsed.error.ref);
+		return;
+	}
+	impl_->handle(*conn, *parsed.message);
+}
+
+void RoomRegistry::received_binary(ConnectionId id, std::size_t size)
+{
+	if (Connection *conn = impl_->admit(id, size))
+		impl_->send_error(*conn, ErrorCode::BadMessage,
+				  "binary frames are not part of the protocol");
+}
+
+void RoomRegistry::disconnected(ConnectionId id)
+{
+	impl_->forget(id);
+}
+
+void RoomRegistry::timed_out(ConnectionId id)
+{
+	if (!impl_->connections.contains(id))
+		return;
+	g_message("connection %" PRIu64 " silent for too long, dropped", id);
+	impl_->metrics.closes_timeout++;
+	impl_->forget(id);
+}
+
+RoomSnapshot RoomRegistry::snapshot(std::string_view room) const
+{
+	RoomSnapshot snap;
+	snap.room = room;
+	snap.capacity = impl_->config.capacity;
+	auto it = impl_->rooms.find(std::string(room));
+	if (it != impl_->rooms.end()) {
+		for (const Connection *c : it->second.members)
+			snap.peers.push_back({c->peer_id, c->name, c->audio, c->video});
+	}
+	return snap;
+}
+
+bool RoomRegistry::tokens_required() const
+{
+	return !impl_->config.token_secret.empty();
+}
+
+bool RoomRegistry::token_allows(std::string_view token, std::string_view room) const
+{
+	if (!tokens_required())
+		return true;
+	return verify_token(impl_->config.token_secret, token, room,
+			    impl_->clock.wall_ms() / 1000)
+		.has_value();
+}
+
+const RegistryConfig &RoomRegistry::config() const
+{
+	return impl_->config;
+}
+
+const Metrics &RoomRegistry::metrics() const
+{
+	return impl_->metrics;
+}
+
+std::optional<std::string> RoomRegistry::peer_id(ConnectionId id) const
+{
+	auto it = impl_->connections.find(id);
+	if (it == impl_->connections.end() || !it->second.room)
+		return std::nullopt;
+	return it->second.peer_id;
+}
+
+} // namespace meshcall::server

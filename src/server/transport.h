@@ -1,0 +1,52 @@
+/* SignalingServer: the thin libsoup 3 layer around RoomRegistry. It owns the
+ * listening socket, the WebSocket connections, liveness and shutdown; every
+ * decision about messages is the registry's. Runs on the thread-default main
+ * context of the thread that creates it. */
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <glib.h>
+
+#include "server/room_registry.h"
+
+namespace meshcall::server {
+
+struct ServerOptions {
+	std::string listen = "0.0.0.0:8080"; /* ADDR:PORT, [v6]:PORT; port 0 picks one */
+	std::string tls_cert;                /* PEM files; both set: https/wss */
+	std::string tls_key;
+	std::vector<std::string> allowed_origins; /* empty: any Origin */
+	double liveness_timeout_s = 45;
+	RegistryConfig registry;
+};
+
+class SignalingServer
+{
+public:
+	static std::unique_ptr<SignalingServer> start(ServerOptions options, GError **error);
+	~SignalingServer();
+
+	/* e.g. "http://127.0.0.1:8080/" with the port actually bound. */
+	const std::string &url() const;
+
+	/* Stops listening, closes every WebSocket with 1001 and calls `done`
+	 * once all are closed or after a short grace period. */
+	void shutdown(std::function<void()> done);
+
+	const RoomRegistry &registry() const;
+
+	class Impl;
+
+private:
+	explicit SignalingServer(std::unique_ptr<Impl> impl);
+	std::unique_ptr<Impl> impl_;
+};
+
+/* Parses "ADDR:PORT" / "[ADDR]:PORT"; false when malformed. */
+bool parse_listen_address(const std::string &text, std::string *host, guint16 *port);
+
+} // namespace meshcall::server
