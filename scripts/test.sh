@@ -28,7 +28,7 @@ run_suites() {
 
 run_suites build
 
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 MESHCALL_TEST_SUITES="--suite protocol --suite registry --suite server" \
   run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug

@@ -133,6 +133,7 @@ struct RunOptions {
 	gdouble chat_rate = 5;
 	gdouble chat_burst = 10;
 	gdouble liveness_timeout = 45;
+	gint threads = 0;
 
 	~RunOptions()
 	{
@@ -171,6 +172,8 @@ int run_server(int argc, char **argv)
 		{"chat-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_burst, "Chat burst per connection (default 10)", "N"},
 		{"liveness-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.liveness_timeout,
 		 "Drop a connection silent this long (default 45)", "SECONDS"},
+		{"threads", 0, 0, G_OPTION_ARG_INT, &o.threads,
+		 "Worker threads sharing the connections (default: one per processor, at most 64)", "N"},
 		{},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- meshcall signaling server");
@@ -197,6 +200,8 @@ int run_server(int argc, char **argv)
 	};
 	if (o.capacity < 1)
 		return usage("--capacity must be at least 1");
+	if (o.threads < 0 || o.threads > 64)
+		return usage("--threads must be between 1 and 64 (0: one per processor)");
 	if (!!o.tls_cert != !!o.tls_key)
 		return usage("--tls-cert and --tls-key go together");
 	if (!!o.turn != !!o.turn_secret)
@@ -209,6 +214,7 @@ int run_server(int argc, char **argv)
 	opts.tls_key = o.tls_key ? o.tls_key : "";
 	opts.allowed_origins = strv_to_vector(o.allowed_origins);
 	opts.liveness_timeout_s = o.liveness_timeout;
+	opts.threads = static_cast<unsigned>(o.threads);
 	server::RegistryConfig &reg = opts.registry;
 	reg.capacity = o.capacity;
 	reg.rate.messages_per_second = o.rate_limit;
@@ -225,29 +231,38 @@ int run_server(int argc, char **argv)
 
 	raise_fd_limit();
 	g_autoptr(GMainLoop) loop = g_main_loop_new(nullptr, FALSE);
+
+	/* Handlers go in before the listening line: whoever reads it may
+	 * signal at once. */
+	struct Stop {
+		server::SignalingServer *srv = nullptr;
+		GMainLoop *loop;
+	} stop{nullptr, loop};
+	auto on_signal = [](gpointer data) -> gboolean {
+		auto *s = static_cast<Stop *>(data);
+		g_message("signal received, shutting down");
+		GMainLoop *loop = s->loop;
+		if (s->srv)
+			s->srv->shutdown([loop] { g_main_loop_quit(loop); });
+		else
+			g_main_loop_quit(loop);
+		return G_SOURCE_CONTINUE;
+	};
+	guint sigint = g_unix_signal_add(SIGINT, on_signal, &stop);
+	guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &stop);
+
 	auto srv = server::SignalingServer::start(std::move(opts), &error);
 	if (!srv) {
 		g_printerr("meshcall-server: cannot start: %s\n", error->message);
 		return 1;
 	}
+	stop.srv = srv.get();
 	std::printf("listening on %s\n", srv->url().c_str());
 	std::fflush(stdout);
-	g_message("capacity %d, tokens %s, TLS %s", reg.capacity,
-		  reg.token_secret.empty() ? "off" : "on", o.tls_cert ? "on" : "off");
+	g_message("capacity %d, tokens %s, TLS %s, %u worker threads", reg.capacity,
+		  reg.token_secret.empty() ? "off" : "on", o.tls_cert ? "on" : "off",
+		  srv->threads());
 
-	struct Stop {
-		server::SignalingServer *srv;
-		GMainLoop *loop;
-	} stop{srv.get(), loop};
-	auto on_signal = [](gpointer data) -> gboolean {
-		auto *s = static_cast<Stop *>(data);
-		g_message("signal received, shutting down");
-		GMainLoop *loop = s->loop;
-		s->srv->shutdown([loop] { g_main_loop_quit(loop); });
-		return G_SOURCE_CONTINUE;
-	};
-	guint sigint = g_unix_signal_add(SIGINT, on_signal, &stop);
-	guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &stop);
 	g_main_loop_run(loop);
 	g_source_remove(sigint);
 	g_source_remove(sigterm);

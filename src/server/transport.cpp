@@ -1,8 +1,14 @@
-/* libsoup 3 adapter: sockets in, RoomRegistry decisions out. */
+/* libsoup 3 adapter: sockets in, RoomRegistry decisions out, sharded over
+ * worker threads (see transport.h for why). */
 #include "server/transport.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <atomic>
 #include <cinttypes>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 
@@ -25,6 +31,54 @@ namespace {
 constexpr guint64 kTransportPayloadLimit = 1024 * 1024;
 constexpr int kListenBacklog = 4096;
 constexpr guint kShutdownGraceMs = 2000;
+/* The low bits of a ConnectionId name the worker that owns it. */
+constexpr unsigned kWorkerBits = 6;
+constexpr unsigned kMaxWorkers = 1u << kWorkerBits;
+
+GSource *attach_timeout(GMainContext *context, guint interval_ms, GSourceFunc func,
+			gpointer data)
+{
+	GSource *source = g_timeout_source_new(interval_ms);
+	g_source_set_callback(source, func, data, nullptr);
+	g_source_attach(source, context);
+	return source;
+}
+
+void unref_later(GMainContext *context, gpointer object)
+{
+	GSource *idle = g_idle_source_new();
+	g_source_set_callback(
+		idle,
+		[](gpointer obj) -> gboolean {
+			g_object_unref(obj);
+			return G_SOURCE_REMOVE;
+		},
+		object, nullptr);
+	g_source_attach(idle, context);
+	g_source_unref(idle);
+}
+
+/* Binds like g_socket_bind(…, TRUE, …), plus SO_REUSEPORT when every worker
+ * listens on the port: g_socket_bind() turns SO_REUSEPORT off for streams. */
+bool bind_shared(GSocket *sock, GSocketAddress *address, bool reuse_port, GError **error)
+{
+	if (!g_socket_set_option(sock, SOL_SOCKET, SO_REUSEADDR, 1, error))
+		return false;
+	if (reuse_port && !g_socket_set_option(sock, SOL_SOCKET, SO_REUSEPORT, 1, error))
+		return false;
+	struct sockaddr_storage native;
+	if (!g_socket_address_to_native(address, &native, sizeof(native), error))
+		return false;
+	if (bind(g_socket_get_fd(sock), reinterpret_cast<struct sockaddr *>(&native),
+		 static_cast<socklen_t>(g_socket_address_get_native_size(address))) != 0) {
+		int err = errno;
+		g_autofree gchar *text = g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(address));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
+			    "cannot bind to %s: %s", text, g_strerror(err));
+		return false;
+	}
+	return true;
+}
 
 } // namespace
 
@@ -46,6 +100,8 @@ bool parse_listen_address(const std::string &text, std::string *host, guint16 *p
 	return true;
 }
 
+class Worker;
+
 class SignalingServer::Impl : public Outbox
 {
 public:
@@ -57,61 +113,427 @@ public:
 
 	bool start(GError **error);
 	void shutdown(std::function<void()> done);
+	void worker_drained();
 
-	/* Outbox */
+	/* Outbox; called with registry_lock held, from any worker thread. */
 	void send(ConnectionId to, const std::shared_ptr<const std::string> &text) override;
 	void close(ConnectionId conn, int code, std::string_view reason) override;
 
+	ServerOptions options;
+	Clock clock;
+	/* Lock order: registry_lock, then a worker's mailbox_lock. */
+	std::mutex registry_lock;
+	RoomRegistry registry; /* guarded by registry_lock */
+	std::vector<std::unique_ptr<Worker>> workers;
+	std::atomic<std::uint64_t> next_serial{1};
+	std::string url;
+	std::int64_t liveness_timeout_us = 0;
+
+	/* Shutdown, on the caller's context. */
+	GMainContext *shutdown_context = nullptr;
+	std::function<void()> shutdown_done;
+	std::atomic<unsigned> workers_open{0};
+	GSource *shutdown_timer = nullptr;
+};
+
+/* One shard: a thread with its own main context, SoupServer and connections. */
+class Worker
+{
+public:
 	struct Client {
-		Impl *server = nullptr;
+		Worker *worker = nullptr;
 		ConnectionId id = 0;
 		SoupWebsocketConnection *ws = nullptr; /* owned */
 		std::int64_t last_seen_us = 0;
 	};
 
-	static void on_websocket(SoupServer *, SoupServerMessage *msg, const char *path,
+	/* An Outbox call for one of this worker's connections. */
+	struct Delivery {
+		ConnectionId to = 0;
+		std::shared_ptr<const std::string> text; /* null: close */
+		int close_code = 0;
+		std::string reason;
+	};
+
+	Worker(SignalingServer::Impl &server, unsigned index)
+		: server_(server), index_(index), context_(g_main_context_new()),
+		  loop_(g_main_loop_new(context_, FALSE))
+	{
+	}
+	~Worker();
+
+	bool listen(GSocket *socket, GTlsCertificate *cert, GError **error);
+	void run();
+	void stop_thread();
+
+	/* Any thread, registry_lock held. */
+	void deliver(Delivery delivery);
+	/* Any thread: close everything, then tell the server. */
+	void begin_shutdown();
+
+	unsigned index() const { return index_; }
+
+private:
+	static void on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 				 SoupWebsocketConnection *ws, gpointer user_data);
-	static void on_early_ws(SoupServer *, SoupServerMessage *msg, const char *path,
+	static void on_early_ws(SoupServer *, SoupServerMessage *msg, const char *,
 				GHashTable *, gpointer user_data);
 	static void on_http(SoupServer *, SoupServerMessage *msg, const char *path,
 			    GHashTable *, gpointer user_data);
 	static void on_message(SoupWebsocketConnection *, gint type, GBytes *message,
 			       gpointer user_data);
 	static void on_pong(SoupWebsocketConnection *, GBytes *, gpointer user_data);
-	static void on_closed(SoupWebsocketConnection *, gpointer user_data);
+	static void on_closed(SoupWebsocketConnection *ws, gpointer user_data);
+	static gboolean on_mailbox(gpointer user_data);
 	static gboolean on_liveness_tick(gpointer user_data);
 
+	void apply(const Delivery &d);
 	void check_liveness();
-	void maybe_finish_shutdown();
+	void close_all();
+	void maybe_drained();
 
-	ServerOptions options;
-	Clock clock;
-	RoomRegistry registry;
-	SoupServer *soup = nullptr;
-	std::string url;
-	ConnectionId next_id = 1;
-	std::unordered_map<ConnectionId, std::unique_ptr<Client>> clients;
-	guint liveness_source = 0;
-	std::int64_t liveness_timeout_us = 0;
-	std::function<void()> shutdown_done;
-	guint shutdown_timer = 0;
+	SignalingServer::Impl &server_;
+	const unsigned index_;
+	GMainContext *context_;
+	GMainLoop *loop_;
+	GThread *thread_ = nullptr;
+	SoupServer *soup_ = nullptr;
+	GSource *liveness_ = nullptr;
+	GSource *mailbox_source_ = nullptr;
+
+	/* Owned by this worker's thread. */
+	std::unordered_map<ConnectionId, std::unique_ptr<Client>> clients_;
+	bool shutting_down_ = false;
+	bool drained_ = false;
+
+	std::mutex mailbox_lock_;
+	std::vector<Delivery> mailbox_; /* guarded by mailbox_lock_ */
+
+	friend class SignalingServer::Impl;
 };
 
-SignalingServer::Impl::~Impl()
+namespace {
+thread_local Worker *current_worker = nullptr;
+} // namespace
+
+Worker::~Worker()
 {
-	if (liveness_source)
-		g_source_remove(liveness_source);
-	if (shutdown_timer)
-		g_source_remove(shutdown_timer);
-	for (auto &[id, client] : clients) {
+	if (liveness_) {
+		g_source_destroy(liveness_);
+		g_source_unref(liveness_);
+	}
+	if (mailbox_source_) {
+		g_source_destroy(mailbox_source_);
+		g_source_unref(mailbox_source_);
+	}
+	for (auto &[id, client] : clients_) {
 		g_signal_handlers_disconnect_by_data(client->ws, client.get());
 		g_object_unref(client->ws);
 	}
-	clients.clear();
-	if (soup) {
-		soup_server_disconnect(soup);
-		g_object_unref(soup);
+	clients_.clear();
+	if (soup_) {
+		g_main_context_push_thread_default(context_);
+		soup_server_disconnect(soup_);
+		g_object_unref(soup_);
+		g_main_context_pop_thread_default(context_);
 	}
+	/* Let whatever the closed connections left behind run down. */
+	while (g_main_context_iteration(context_, FALSE)) {
+	}
+	g_main_loop_unref(loop_);
+	g_main_context_unref(context_);
+}
+
+bool Worker::listen(GSocket *socket, GTlsCertificate *cert, GError **error)
+{
+	/* libsoup attaches its sources to the thread-default context of the
+	 * caller; this runs before the worker thread starts. */
+	g_main_context_push_thread_default(context_);
+	soup_ = soup_server_new("server-header", "meshcall-server", nullptr);
+	if (cert)
+		soup_server_set_tls_certificate(soup_, cert);
+	/* permessage-deflate costs a zlib state per connection for messages
+	 * that are mostly short JSON. */
+	soup_server_remove_websocket_extension(soup_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+	soup_server_add_early_handler(soup_, "/ws", on_early_ws, this, nullptr);
+	soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this,
+					  nullptr);
+	soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
+	bool ok = soup_server_listen_socket(
+		soup_, socket, cert ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), error);
+	g_main_context_pop_thread_default(context_);
+	if (!ok)
+		return false;
+
+	mailbox_source_ = g_source_new(
+		[] {
+			static GSourceFuncs funcs = {
+				nullptr, nullptr,
+				[](GSource *source, GSourceFunc callback, gpointer data) -> gboolean {
+					g_source_set_ready_time(source, -1);
+					return callback(data);
+				},
+				nullptr, nullptr, nullptr};
+			return &funcs;
+		}(),
+		sizeof(GSource));
+	g_source_set_callback(mailbox_source_, on_mailbox, this, nullptr);
+	g_source_set_ready_time(mailbox_source_, -1);
+	g_source_attach(mailbox_source_, context_);
+
+	/* Check often enough that a silent peer goes within a tenth of the timeout. */
+	guint tick_ms = static_cast<guint>(
+		std::clamp<std::int64_t>(server_.liveness_timeout_us / 10000, 50, 1000));
+	liveness_ = attach_timeout(context_, tick_ms, on_liveness_tick, this);
+	return true;
+}
+
+void Worker::run()
+{
+	std::string name = "meshcall-w" + std::to_string(index_);
+	thread_ = g_thread_new(
+		name.c_str(),
+		[](gpointer data) -> gpointer {
+			auto *self = static_cast<Worker *>(data);
+			current_worker = self;
+			g_main_context_push_thread_default(self->context_);
+			g_main_loop_run(self->loop_);
+			g_main_context_pop_thread_default(self->context_);
+			return nullptr;
+		},
+		this);
+}
+
+void Worker::stop_thread()
+{
+	if (!thread_)
+		return;
+	g_main_loop_quit(loop_);
+	g_thread_join(std::exchange(thread_, nullptr));
+}
+
+void Worker::on_early_ws(SoupServer *, SoupServerMessage *msg, const char *, GHashTable *,
+			 gpointer user_data)
+{
+	auto *self = static_cast<Worker *>(user_data);
+	const auto &allowed = self->server_.options.allowed_origins;
+	if (allowed.empty())
+		return;
+	const char *origin = soup_message_headers_get_one(
+		soup_server_message_get_request_headers(msg), "Origin");
+	if (!origin)
+		return; /* non-browser clients send none */
+	if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end())
+		return;
+	g_message("refused WebSocket upgrade from Origin %s", origin);
+	soup_server_message_set_status(msg, SOUP_STATUS_FORBIDDEN, nullptr);
+}
+
+void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
+			  SoupWebsocketConnection *ws, gpointer user_data)
+{
+	auto *self = static_cast<Worker *>(user_data);
+	if (self->shutting_down_) {
+		soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+						"server shutting down");
+		return;
+	}
+	auto client = std::make_unique<Client>();
+	client->worker = self;
+	client->id = (self->server_.next_serial++ << kWorkerBits) | self->index_;
+	client->ws = SOUP_WEBSOCKET_CONNECTION(g_object_ref(ws));
+	client->last_seen_us = self->server_.clock.monotonic_us();
+
+	soup_websocket_connection_set_max_incoming_payload_size(ws, kTransportPayloadLimit);
+	guint keepalive = static_cast<guint>(
+		std::clamp(self->server_.options.liveness_timeout_s / 3.0, 1.0, 15.0));
+	soup_websocket_connection_set_keepalive_interval(ws, keepalive);
+	g_signal_connect(ws, "message", G_CALLBACK(on_message), client.get());
+	g_signal_connect(ws, "pong", G_CALLBACK(on_pong), client.get());
+	g_signal_connect(ws, "closed", G_CALLBACK(on_closed), client.get());
+
+	if (g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN) == FALSE) {
+		GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+		g_autofree gchar *text =
+			remote ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote))
+			       : nullptr;
+		g_debug("connection %" PRIu64 " from %s on worker %u", client->id,
+			text ? text : "(unknown)", self->index_);
+	}
+
+	ConnectionId id = client->id;
+	self->clients_.emplace(id, std::move(client));
+	std::lock_guard lock(self->server_.registry_lock);
+	self->server_.registry.connected(id);
+}
+
+void Worker::on_message(SoupWebsocketConnection *, gint type, GBytes *message,
+			gpointer user_data)
+{
+	auto *client = static_cast<Client *>(user_data);
+	SignalingServer::Impl &server = client->worker->server_;
+	client->last_seen_us = server.clock.monotonic_us();
+	gsize size = 0;
+	const char *data = static_cast<const char *>(g_bytes_get_data(message, &size));
+	std::lock_guard lock(server.registry_lock);
+	if (type == SOUP_WEBSOCKET_DATA_TEXT)
+		server.registry.received_text(client->id, std::string_view(data, size));
+	else
+		server.registry.received_binary(client->id, size);
+}
+
+void Worker::on_pong(SoupWebsocketConnection *, GBytes *, gpointer user_data)
+{
+	auto *client = static_cast<Client *>(user_data);
+	client->last_seen_us = client->worker->server_.clock.monotonic_us();
+}
+
+void Worker::on_closed(SoupWebsocketConnection *ws, gpointer user_data)
+{
+	auto *client = static_cast<Client *>(user_data);
+	Worker *self = client->worker;
+	ConnectionId id = client->id;
+	g_debug("connection %" PRIu64 " closed (code %u)", id,
+		soup_websocket_connection_get_close_code(ws));
+	{
+		std::lock_guard lock(self->server_.registry_lock);
+		self->server_.registry.disconnected(id);
+	}
+	g_signal_handlers_disconnect_by_data(ws, client);
+	/* Still inside the connection's own signal emission: drop our
+	 * reference once it has returned. */
+	unref_later(self->context_, ws);
+	self->clients_.erase(id);
+	self->maybe_drained();
+}
+
+void Worker::deliver(Delivery delivery)
+{
+	{
+		std::lock_guard lock(mailbox_lock_);
+		/* On the owning thread with nothing queued the frame can go out at
+		 * once (nothing else appends on this thread meanwhile, other
+		 * threads only append); otherwise it queues behind the others,
+		 * which keeps every recipient's messages in registry order. */
+		if (current_worker != this || !mailbox_.empty()) {
+			if (mailbox_.empty())
+				g_source_set_ready_time(mailbox_source_, 0);
+			mailbox_.push_back(std::move(delivery));
+			return;
+		}
+	}
+	apply(delivery);
+}
+
+gboolean Worker::on_mailbox(gpointer user_data)
+{
+	auto *self = static_cast<Worker *>(user_data);
+	std::vector<Delivery> batch;
+	{
+		std::lock_guard lock(self->mailbox_lock_);
+		batch.swap(self->mailbox_);
+	}
+	for (const Delivery &d : batch)
+		self->apply(d);
+	return G_SOURCE_CONTINUE;
+}
+
+void Worker::apply(const Delivery &d)
+{
+	auto it = clients_.find(d.to);
+	if (it == clients_.end())
+		return;
+	SoupWebsocketConnection *ws = it->second->ws;
+	if (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_OPEN)
+		return;
+	if (d.text)
+		/* send_text needs a NUL-terminated string; std::string has one. */
+		soup_websocket_connection_send_text(ws, d.text->c_str());
+	else
+		soup_websocket_connection_close(ws, static_cast<gushort>(d.close_code),
+						d.reason.c_str());
+}
+
+gboolean Worker::on_liveness_tick(gpointer user_data)
+{
+	static_cast<Worker *>(user_data)->check_liveness();
+	return G_SOURCE_CONTINUE;
+}
+
+void Worker::check_liveness()
+{
+	std::int64_t now = server_.clock.monotonic_us();
+	std::vector<ConnectionId> silent;
+	for (auto &[id, client] : clients_) {
+		if (now - client->last_seen_us > server_.liveness_timeout_us &&
+		    soup_websocket_connection_get_state(client->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+			silent.push_back(id);
+	}
+	if (silent.empty())
+		return;
+	{
+		std::lock_guard lock(server_.registry_lock);
+		for (ConnectionId id : silent)
+			server_.registry.timed_out(id);
+	}
+	for (ConnectionId id : silent)
+		apply({id, nullptr, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+		       "no traffic within the liveness timeout"});
+}
+
+void Worker::begin_shutdown()
+{
+	g_main_context_invoke(
+		context_,
+		[](gpointer data) -> gboolean {
+			static_cast<Worker *>(data)->close_all();
+			return G_SOURCE_REMOVE;
+		},
+		this);
+}
+
+void Worker::close_all()
+{
+	shutting_down_ = true;
+	soup_server_disconnect(soup_);
+	std::vector<ConnectionId> ids;
+	ids.reserve(clients_.size());
+	for (auto &[id, client] : clients_)
+		ids.push_back(id);
+	for (ConnectionId id : ids)
+		apply({id, nullptr, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down"});
+	maybe_drained();
+}
+
+void Worker::maybe_drained()
+{
+	if (!shutting_down_ || drained_ || !clients_.empty())
+		return;
+	drained_ = true;
+	server_.worker_drained();
+}
+
+void Worker::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+		     gpointer user_data)
+{
+	auto *self = static_cast<Worker *>(user_data);
+	std::lock_guard lock(self->server_.registry_lock);
+	handle_http_request(msg, path, self->server_.registry);
+}
+
+/* ---- SignalingServer::Impl ---- */
+
+SignalingServer::Impl::~Impl()
+{
+	for (auto &w : workers)
+		w->stop_thread();
+	workers.clear();
+	if (shutdown_timer) {
+		g_source_destroy(shutdown_timer);
+		g_source_unref(shutdown_timer);
+	}
+	if (shutdown_context)
+		g_main_context_unref(shutdown_context);
 }
 
 bool SignalingServer::Impl::start(GError **error)
@@ -134,182 +556,51 @@ bool SignalingServer::Impl::start(GError **error)
 			return false;
 	}
 
-	soup = soup_server_new("server-header", "meshcall-server", nullptr);
-	if (cert)
-		soup_server_set_tls_certificate(soup, cert);
-	/* permessage-deflate costs a zlib state per connection for messages
-	 * that are mostly short JSON. */
-	soup_server_remove_websocket_extension(soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-	soup_server_add_early_handler(soup, "/ws", on_early_ws, this, nullptr);
-	soup_server_add_websocket_handler(soup, "/ws", nullptr, nullptr, on_websocket, this,
-					  nullptr);
-	soup_server_add_handler(soup, nullptr, on_http, this, nullptr);
+	unsigned count = options.threads ? options.threads : g_get_num_processors();
+	count = std::clamp(count, 1u, kMaxWorkers);
+	liveness_timeout_us = static_cast<std::int64_t>(options.liveness_timeout_s * 1e6);
 
 	g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(host.c_str());
-	g_autoptr(GSocketAddress) sockaddr = g_inet_socket_address_new(addr, port);
-	g_autoptr(GSocket) sock = g_socket_new(g_inet_address_get_family(addr),
-					       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-	if (!sock)
-		return false;
-	/* GSocket's default backlog of 10 drops connection bursts. */
-	g_socket_set_listen_backlog(sock, kListenBacklog);
-	if (!g_socket_bind(sock, sockaddr, TRUE, error) || !g_socket_listen(sock, error))
-		return false;
-	if (!soup_server_listen_socket(soup, sock,
-				       tls ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0),
-				       error))
-		return false;
+	for (unsigned i = 0; i < count; i++) {
+		g_autoptr(GSocket) sock = g_socket_new(g_inet_address_get_family(addr),
+						       G_SOCKET_TYPE_STREAM,
+						       G_SOCKET_PROTOCOL_TCP, error);
+		if (!sock)
+			return false;
+		/* GSocket's default backlog of 10 drops connection bursts. */
+		g_socket_set_listen_backlog(sock, kListenBacklog);
+		g_autoptr(GSocketAddress) sockaddr = g_inet_socket_address_new(addr, port);
+		if (!bind_shared(sock, sockaddr, count > 1, error) || !g_socket_listen(sock, error))
+			return false;
+		if (i == 0) {
+			g_autoptr(GSocketAddress) bound = g_socket_get_local_address(sock, error);
+			if (!bound)
+				return false;
+			port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+		}
+		auto worker = std::make_unique<Worker>(*this, i);
+		if (!worker->listen(sock, cert, error))
+			return false;
+		workers.push_back(std::move(worker));
+	}
 
-	g_autoptr(GSocketAddress) bound = g_socket_get_local_address(sock, error);
-	if (!bound)
-		return false;
-	guint16 bound_port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
 	bool v6 = g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6;
 	url = std::string(tls ? "https://" : "http://") + (v6 ? "[" : "") + host +
-	      (v6 ? "]" : "") + ":" + std::to_string(bound_port) + "/";
-
-	liveness_timeout_us = static_cast<std::int64_t>(options.liveness_timeout_s * 1e6);
-	/* Check often enough that a silent peer goes within a tenth of the timeout. */
-	guint tick_ms = static_cast<guint>(
-		std::clamp<std::int64_t>(liveness_timeout_us / 10000, 50, 1000));
-	liveness_source = g_timeout_add(tick_ms, on_liveness_tick, this);
+	      (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
+	for (auto &w : workers)
+		w->run();
 	return true;
-}
-
-void SignalingServer::Impl::on_early_ws(SoupServer *, SoupServerMessage *msg, const char *,
-					GHashTable *, gpointer user_data)
-{
-	auto *self = static_cast<Impl *>(user_data);
-	if (self->options.allowed_origins.empty())
-		return;
-	const char *origin = soup_message_headers_get_one(
-		soup_server_message_get_request_headers(msg), "Origin");
-	if (!origin)
-		return; /* non-browser clients send none */
-	for (const std::string &allowed : self->options.allowed_origins) {
-		if (allowed == origin)
-			return;
-	}
-	g_message("refused WebSocket upgrade from Origin %s", origin);
-	soup_server_message_set_status(msg, SOUP_STATUS_FORBIDDEN, nullptr);
-}
-
-void SignalingServer::Impl::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
-					 SoupWebsocketConnection *ws, gpointer user_data)
-{
-	auto *self = static_cast<Impl *>(user_data);
-	if (self->shutdown_done) {
-		soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-						"server shutting down");
-		return;
-	}
-	auto client = std::make_unique<Client>();
-	client->server = self;
-	client->id = self->next_id++;
-	client->ws = SOUP_WEBSOCKET_CONNECTION(g_object_ref(ws));
-	client->last_seen_us = self->clock.monotonic_us();
-
-	soup_websocket_connection_set_max_incoming_payload_size(ws, kTransportPayloadLimit);
-	guint keepalive = static_cast<guint>(
-		std::clamp(self->options.liveness_timeout_s / 3.0, 1.0, 15.0));
-	soup_websocket_connection_set_keepalive_interval(ws, keepalive);
-	g_signal_connect(ws, "message", G_CALLBACK(on_message), client.get());
-	g_signal_connect(ws, "pong", G_CALLBACK(on_pong), client.get());
-	g_signal_connect(ws, "closed", G_CALLBACK(on_closed), client.get());
-
-	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
-	g_autofree gchar *remote_text =
-		remote ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote)) : nullptr;
-	g_debug("connection %" PRIu64 " from %s", client->id,
-		remote_text ? remote_text : "(unknown)");
-
-	ConnectionId id = client->id;
-	self->clients.emplace(id, std::move(client));
-	self->registry.connected(id);
-}
-
-void SignalingServer::Impl::on_message(SoupWebsocketConnection *, gint type, GBytes *message,
-				       gpointer user_data)
-{
-	auto *client = static_cast<Client *>(user_data);
-	Impl *self = client->server;
-	client->last_seen_us = self->clock.monotonic_us();
-	gsize size = 0;
-	const char *data = static_cast<const char *>(g_bytes_get_data(message, &size));
-	if (type == SOUP_WEBSOCKET_DATA_TEXT)
-		self->registry.received_text(client->id, std::string_view(data, size));
-	else
-		self->registry.received_binary(client->id, size);
-}
-
-void SignalingServer::Impl::on_pong(SoupWebsocketConnection *, GBytes *, gpointer user_data)
-{
-	auto *client = static_cast<Client *>(user_data);
-	client->last_seen_us = client->server->clock.monotonic_us();
-}
-
-void SignalingServer::Impl::on_closed(SoupWebsocketConnection *ws, gpointer user_data)
-{
-	auto *client = static_cast<Client *>(user_data);
-	Impl *self = client->server;
-	ConnectionId id = client->id;
-	g_debug("connection %" PRIu64 " closed (code %u)", id,
-		soup_websocket_connection_get_close_code(ws));
-	self->registry.disconnected(id);
-	g_signal_handlers_disconnect_by_data(ws, client);
-	/* Still inside the connection's own signal emission: drop our
-	 * reference once it has returned. */
-	g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer obj) -> gboolean {
-		g_object_unref(obj);
-		return G_SOURCE_REMOVE;
-	}, ws, nullptr);
-	self->clients.erase(id);
-	self->maybe_finish_shutdown();
 }
 
 void SignalingServer::Impl::send(ConnectionId to, const std::shared_ptr<const std::string> &text)
 {
-	auto it = clients.find(to);
-	if (it == clients.end())
-		return;
-	SoupWebsocketConnection *ws = it->second->ws;
-	if (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_OPEN)
-		return;
-	/* send_text needs a NUL-terminated string; std::string provides it. */
-	soup_websocket_connection_send_text(ws, text->c_str());
+	workers[(to & (kMaxWorkers - 1)) % workers.size()]->deliver({to, text, 0, {}});
 }
 
 void SignalingServer::Impl::close(ConnectionId conn, int code, std::string_view reason)
 {
-	auto it = clients.find(conn);
-	if (it == clients.end())
-		return;
-	SoupWebsocketConnection *ws = it->second->ws;
-	if (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_OPEN)
-		return;
-	std::string why(reason);
-	soup_websocket_connection_close(ws, static_cast<gushort>(code), why.c_str());
-}
-
-gboolean SignalingServer::Impl::on_liveness_tick(gpointer user_data)
-{
-	static_cast<Impl *>(user_data)->check_liveness();
-	return G_SOURCE_CONTINUE;
-}
-
-void SignalingServer::Impl::check_liveness()
-{
-	std::int64_t now = clock.monotonic_us();
-	std::vector<ConnectionId> silent;
-	for (auto &[id, client] : clients) {
-		if (now - client->last_seen_us > liveness_timeout_us &&
-		    soup_websocket_connection_get_state(client->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-			silent.push_back(id);
-	}
-	for (ConnectionId id : silent) {
-		registry.timed_out(id);
-		close(id, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "no traffic within the liveness timeout");
-	}
+	workers[(conn & (kMaxWorkers - 1)) % workers.size()]->deliver(
+		{conn, nullptr, code, std::string(reason)});
 }
 
 void SignalingServer::Impl::shutdown(std::function<void()> done)
@@ -317,45 +608,44 @@ void SignalingServer::Impl::shutdown(std::function<void()> done)
 	if (shutdown_done)
 		return;
 	shutdown_done = std::move(done);
-	soup_server_disconnect(soup);
-	g_message("shutting down: closing %zu connections", clients.size());
-	std::vector<ConnectionId> ids;
-	ids.reserve(clients.size());
-	for (auto &[id, client] : clients)
-		ids.push_back(id);
-	for (ConnectionId id : ids)
-		close(id, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
-	shutdown_timer = g_timeout_add(kShutdownGraceMs, [](gpointer data) -> gboolean {
-		auto *self = static_cast<Impl *>(data);
-		self->shutdown_timer = 0;
-		g_message("shutdown: %zu connections did not finish closing",
-			  self->clients.size());
-		if (auto done = std::exchange(self->shutdown_done, [] {}))
-			done();
-		return G_SOURCE_REMOVE;
-	}, this);
-	maybe_finish_shutdown();
+	shutdown_context = g_main_context_ref_thread_default();
+	{
+		std::lock_guard lock(registry_lock);
+		g_message("shutting down: closing %" G_GINT64_FORMAT " connections",
+			  registry.metrics().connections);
+	}
+	workers_open = static_cast<unsigned>(workers.size());
+	shutdown_timer = attach_timeout(
+		shutdown_context, kShutdownGraceMs,
+		[](gpointer data) -> gboolean {
+			auto *self = static_cast<Impl *>(data);
+			g_message("shutdown: connections still closing after %u ms, stopping anyway",
+				  kShutdownGraceMs);
+			if (auto done = std::exchange(self->shutdown_done, [] {}))
+				done();
+			return G_SOURCE_REMOVE;
+		},
+		this);
+	for (auto &w : workers)
+		w->begin_shutdown();
 }
 
-void SignalingServer::Impl::maybe_finish_shutdown()
+/* On a worker thread, once all of its connections have closed. */
+void SignalingServer::Impl::worker_drained()
 {
-	if (!shutdown_done || !clients.empty() || !shutdown_timer)
+	if (--workers_open != 0)
 		return;
-	g_source_remove(std::exchange(shutdown_timer, 0));
-	auto done = std::exchange(shutdown_done, [] {});
-	/* Let the queued close frames and FINs go out before the caller quits. */
-	g_idle_add_full(G_PRIORITY_LOW, [](gpointer data) -> gboolean {
-		auto *fn = static_cast<std::function<void()> *>(data);
-		(*fn)();
-		delete fn;
-		return G_SOURCE_REMOVE;
-	}, new std::function<void()>(std::move(done)), nullptr);
-}
-
-void SignalingServer::Impl::on_http(SoupServer *, SoupServerMessage *msg, const char *path,
-				    GHashTable *, gpointer user_data)
-{
-	handle_http_request(msg, path, static_cast<Impl *>(user_data)->registry);
+	g_main_context_invoke(
+		shutdown_context,
+		[](gpointer data) -> gboolean {
+			auto *self = static_cast<Impl *>(data);
+			if (self->shutdown_timer)
+				g_source_destroy(self->shutdown_timer);
+			if (auto done = std::exchange(self->shutdown_done, [] {}))
+				done();
+			return G_SOURCE_REMOVE;
+		},
+		this);
 }
 
 std::unique_ptr<SignalingServer> SignalingServer::start(ServerOptions options, GError **error)
@@ -380,9 +670,9 @@ void SignalingServer::shutdown(std::function<void()> done)
 	impl_->shutdown(std::move(done));
 }
 
-const RoomRegistry &SignalingServer::registry() const
+unsigned SignalingServer::threads() const
 {
-	return impl_->registry;
+	return static_cast<unsigned>(impl_->workers.size());
 }
 
 } // namespace meshcall::server

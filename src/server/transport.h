@@ -1,7 +1,13 @@
 /* SignalingServer: the thin libsoup 3 layer around RoomRegistry. It owns the
- * listening socket, the WebSocket connections, liveness and shutdown; every
- * decision about messages is the registry's. Runs on the thread-default main
- * context of the thread that creates it. */
+ * listening sockets, the WebSocket connections, liveness and shutdown; every
+ * decision about messages is the registry's.
+ *
+ * Connections are sharded over worker threads, each with its own GMainContext
+ * and SoupServer listening on the same port (SO_REUSEPORT). libsoup re-creates
+ * a WebSocket's input GSource for every read, and GLib 2.74 walks a list of
+ * every descriptor of the context to do so; shards keep that list short and
+ * put both cores to work. The registry is shared behind one mutex; a message
+ * for a connection of another worker goes through that worker's mailbox. */
 #pragma once
 
 #include <functional>
@@ -21,6 +27,7 @@ struct ServerOptions {
 	std::string tls_key;
 	std::vector<std::string> allowed_origins; /* empty: any Origin */
 	double liveness_timeout_s = 45;
+	unsigned threads = 0; /* worker threads; 0: one per processor */
 	RegistryConfig registry;
 };
 
@@ -34,10 +41,11 @@ public:
 	const std::string &url() const;
 
 	/* Stops listening, closes every WebSocket with 1001 and calls `done`
-	 * once all are closed or after a short grace period. */
+	 * (on the thread-default main context of the caller) once all are
+	 * closed or after a short grace period. */
 	void shutdown(std::function<void()> done);
 
-	const RoomRegistry &registry() const;
+	unsigned threads() const;
 
 	class Impl;
 
