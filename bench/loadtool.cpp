@@ -43,6 +43,7 @@ struct Client {
 	unsigned mix_pos = 0;
 	std::uint64_t seq = 0;
 	std::array<std::uint64_t, kMaxRoomSize> last_seq_from{};
+	std::uint64_t last_chat_seq = 0; /* the room's chat seq, seen by this member */
 };
 
 enum class Phase { Ramp, Settle, Measure, Drain, Closing };
@@ -123,6 +124,9 @@ private:
 	std::array<std::uint64_t, kRelayedTypes> sent_{}, recv_window_{}, recv_total_{};
 	std::uint64_t drops_ = 0, lag_skips_ = 0, no_peer_skips_ = 0, closed_skips_ = 0;
 	std::uint64_t no_marker_ = 0, misrouted_ = 0, reordered_ = 0, other_msgs_ = 0;
+	/* Chat lines whose seq is not the room's previous one + 1: every member
+	 * receives every line, so any other value is a line out of order or lost. */
+	std::uint64_t chat_seq_breaks_ = 0;
 	std::uint64_t max_backlog_ = 0, last_recv_ns_ = 0;
 	/* Chat comes back to every member of the room, the author included. */
 	std::uint64_t chat_deliveries_ = 0;
@@ -223,6 +227,14 @@ void LoadRun::on_relayed(Client &c, Relayed type, std::string_view message, std:
 	if (seq <= last)
 		reordered_++;
 	last = seq;
+	if (type == kChat) {
+		const std::string_view field = json::member(message, "seq");
+		std::uint64_t chat_seq = 0;
+		auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), chat_seq);
+		if (ec != std::errc() || chat_seq != c.last_chat_seq + 1)
+			chat_seq_breaks_++;
+		c.last_chat_seq = chat_seq;
+	}
 	if (sent_ns >= measure_start_ && now >= sent_ns)
 		latency_[type].record(now - sent_ns);
 }
@@ -572,9 +584,10 @@ void LoadRun::report(double measured_s)
 		    "backlog %lu B\n",
 		    (unsigned long)drops_, (unsigned long)lag_skips_, (unsigned long)no_peer_skips_,
 		    (unsigned long)closed_skips_, (unsigned long)max_backlog_);
-	std::printf("checks                reordered %lu  misrouted %lu  no marker %lu  other %lu  "
-		    "pings answered %lu\n",
-		    (unsigned long)reordered_, (unsigned long)misrouted_, (unsigned long)no_marker_,
+	std::printf("checks                reordered %lu  chat seq breaks %lu  misrouted %lu  no "
+		    "marker %lu  other %lu  pings answered %lu\n",
+		    (unsigned long)reordered_, (unsigned long)chat_seq_breaks_,
+		    (unsigned long)misrouted_, (unsigned long)no_marker_,
 		    (unsigned long)other_msgs_, (unsigned long)io.pings_answered);
 	std::printf(
 	    "cpu during window     tool %.0f%%  server %.0f%%  other processes %.0f%%  (100%% "
@@ -598,7 +611,7 @@ void LoadRun::report(double measured_s)
 	    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
 	    "\"errors\":%s,\"closes\":%s,\"connect_failures\":%s,"
 	    "\"send\":{\"drops\":%lu,\"lag_skips\":%lu,\"max_backlog_bytes\":%lu},"
-	    "\"reordered\":%lu,\"misrouted\":%lu,\"cpu_pct\":{\"tool\":%.1f,\"server\":%.1f,"
+	    "\"reordered\":%lu,\"chat_seq_breaks\":%lu,\"misrouted\":%lu,\"cpu_pct\":{\"tool\":%.1f,\"server\":%.1f,"
 	    "\"other\":%.1f,"
 	    "\"server_runq_wait\":%.1f}}\n",
 	    opt_.label.c_str(), opt_.connections, opt_.room_size, opt_.rate, measured_s, opened_,
@@ -610,8 +623,8 @@ void LoadRun::report(double measured_s)
 	    ms(all.quantile(0.9)), ms(all.quantile(0.99)), ms(all.max()),
 	    json_counts(errors_).c_str(), json_counts(closes_).c_str(),
 	    json_counts(failures_).c_str(), (unsigned long)drops_, (unsigned long)lag_skips_,
-	    (unsigned long)max_backlog_, (unsigned long)reordered_, (unsigned long)misrouted_,
-	    tool_cpu, server_cpu, other_cpu, server_wait);
+	    (unsigned long)max_backlog_, (unsigned long)reordered_,
+	    (unsigned long)chat_seq_breaks_, (unsigned long)misrouted_, tool_cpu, server_cpu, other_cpu, server_wait);
 	std::fflush(stdout);
 }
 

@@ -1,53 +1,78 @@
 #!/usr/bin/env python3
-"""Counts test cases from meson's testlog.json files and prints 'N passed, N failed'.
+"""Prints 'N passed, N failed' for one or more meson build directories.
 
-GoogleTest binaries are counted per test case (from their own summary lines);
-any other test, or a GoogleTest binary that died before its summary, counts as
-one case with meson's verdict."""
+GoogleTest binaries count per test case (meson's testlog.junit.xml has them);
+any other test counts as one case. A test binary that failed although all of
+its cases passed (a crash at exit, a sanitizer report) adds one failure.
+
+usage: test-summary.py [--build-failed=a,b] BUILDDIR...
+"""
 import json
-import re
+import os
 import sys
+import xml.etree.ElementTree as ET
 
-PASSED = re.compile(r"^\[  PASSED  \] (\d+) tests?\.", re.M)
-FAILED = re.compile(r"^\[  FAILED  \] (\d+) tests?, listed below", re.M)
-SKIPPED = re.compile(r"^\[  SKIPPED \] (\d+) tests?,", re.M)
+
+def cases_by_test(builddir):
+    """{meson test name: (passed, failed, skipped)} from the JUnit log."""
+    counts = {}
+    path = os.path.join(builddir, "meson-logs", "testlog.junit.xml")
+    if not os.path.exists(path):
+        return counts
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        # "<project>.<meson test name>.<gtest suite>"
+        name = suite.get("name", "")
+        parts = name.split(".", 1)
+        if len(parts) < 2 or "." not in parts[1]:
+            continue
+        test = parts[1].rsplit(".", 1)[0]
+        total = int(suite.get("tests", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0)) + int(suite.get("disabled", 0))
+        p, f, s = counts.get(test, (0, 0, 0))
+        counts[test] = (p + total - failed - skipped, f + failed, s + skipped)
+    return counts
+
 
 passed = failed = skipped = 0
 failures = []
-paths = []
+builddirs = []
 for arg in sys.argv[1:]:
     if arg.startswith("--build-failed="):
         for name in filter(None, arg.split("=", 1)[1].split(",")):
             failed += 1
-            failures.append("build " + name)
+            failures.append("build of " + name)
     else:
-        paths.append(arg)
-for path in paths:
-    prefix = "asan:" if "asan" in path else ""
-    with open(path, encoding="utf-8", errors="replace") as f:
+        builddirs.append(arg)
+
+for builddir in builddirs:
+    log = os.path.join(builddir, "meson-logs", "testlog.json")
+    if not os.path.exists(log):
+        failed += 1
+        failures.append(f"{builddir}: no test log")
+        continue
+    cases = cases_by_test(builddir)
+    label = os.path.basename(os.path.normpath(builddir))
+    with open(log, encoding="utf-8", errors="replace") as f:
         for line in f:
             entry = json.loads(line)
-            result = entry.get("result")
-            out = entry.get("stdo") or ""
-            p = PASSED.search(out)
-            if p:
-                fl = FAILED.search(out)
-                sk = SKIPPED.search(out)
-                passed += int(p.group(1))
-                skipped += int(sk.group(1)) if sk else 0
-                nfail = int(fl.group(1)) if fl else 0
-                failed += nfail
-                if nfail or result not in ("OK", "EXPECTEDFAIL"):
-                    if not nfail:
+            name, result = entry["name"], entry.get("result")
+            ok = result in ("OK", "EXPECTEDFAIL")
+            if name in cases:
+                p, fl, s = cases[name]
+                passed, skipped = passed + p, skipped + s
+                failed += fl
+                if fl or not ok:
+                    failures.append(f"{label}: {name} ({result})")
+                    if not fl:
                         failed += 1
-                    failures.append(prefix + entry["name"])
-            elif result in ("OK", "EXPECTEDFAIL"):
+            elif ok:
                 passed += 1
             elif result == "SKIP":
                 skipped += 1
             else:
                 failed += 1
-                failures.append(prefix + entry["name"])
+                failures.append(f"{label}: {name} ({result})")
 
 for name in failures:
     print("failed: " + name)

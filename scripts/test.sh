@@ -20,20 +20,18 @@ run_suites() {
     status=1
     return
   fi
-  rm -f "$builddir/meson-logs/testlog.json"
+  rm -f "$builddir/meson-logs/testlog.json" "$builddir/meson-logs/testlog.junit.xml"
   meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 2 \
     ${MESHCALL_TEST_SUITES:-} || status=1
-  logs+=("$builddir/meson-logs/testlog.json")
+  logs+=("$builddir")
 }
 
 run_suites build
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=abort_on_error=1:strict_string_checks=1  # leak detection is on by default
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 MESHCALL_TEST_SUITES="--suite protocol --suite registry --suite server" \
   run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
-existing=()
-for l in "${logs[@]}"; do [ -f "$l" ] && existing+=("$l"); done
-python3 scripts/test-summary.py --build-failed="$build_failed" "${existing[@]}" || status=1
+python3 scripts/test-summary.py --build-failed="$build_failed" "${logs[@]}" || status=1
 exit $status
