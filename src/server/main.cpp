@@ -52,16 +52,17 @@ GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize 
 	}
 	if (domain && std::strcmp(domain, G_LOG_DOMAIN) != 0)
 		return g_log_writer_default(level, fields, n_fields, nullptr);
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm local;
+	localtime_r(&ts.tv_sec, &local);
 	const char *tag = (level & G_LOG_LEVEL_ERROR)      ? "ERROR "
 			  : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL "
 			  : (level & G_LOG_LEVEL_WARNING)  ? "WARNING "
 			  : (level & G_LOG_LEVEL_DEBUG)    ? "debug "
 							   : "";
-	std::fprintf(stderr, "%02d:%02d:%02d.%03d %s: %s%s\n", g_date_time_get_hour(now),
-		     g_date_time_get_minute(now), g_date_time_get_second(now),
-		     g_date_time_get_microsecond(now) / 1000, G_LOG_DOMAIN, tag,
-		     message ? message : "");
+	std::fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s\n", local.tm_hour, local.tm_min,
+		     local.tm_sec, ts.tv_nsec / 1000000, G_LOG_DOMAIN, tag, message ? message : "");
 	return G_LOG_WRITER_HANDLED;
 }
 
