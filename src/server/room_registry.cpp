@@ -68,6 +68,7 @@ struct Connection {
 	TokenBucket messages;
 	TokenBucket chat;
 	RefusalWindow refusals;
+	unsigned logged_refusals = 0;
 };
 
 struct Room {
@@ -102,7 +103,29 @@ struct RoomRegistry::Impl {
 			std::optional<ClientType> ref = std::nullopt)
 	{
 		metrics.errors[static_cast<std::size_t>(code)]++;
+		log_refusal(conn, code, message, ref);
 		outbox.send(conn.id, share(protocol::error_json(code, message, ref)));
+	}
+
+	/* Every refusal is logged with its code, up to a few per connection so a
+	 * flooding client cannot flood the log too. */
+	void log_refusal(Connection &conn, ErrorCode code, std::string_view message,
+			 std::optional<ClientType> ref)
+	{
+		constexpr unsigned kLoggedRefusals = 5;
+		if (conn.logged_refusals > kLoggedRefusals)
+			return;
+		std::string who = conn.room ? "peer " + conn.peer_id + " (" + conn.room->name + ")"
+					    : "connection " + std::to_string(conn.id);
+		std::string_view what = ref ? protocol::to_string(*ref) : "message";
+		std::string_view code_text = protocol::to_string(code);
+		if (++conn.logged_refusals > kLoggedRefusals)
+			g_message("%s: further refusals not logged", who.c_str());
+		else
+			g_message("%s: %.*s refused: %.*s (%.*s)", who.c_str(),
+				  static_cast<int>(what.size()), what.data(),
+				  static_cast<int>(code_text.size()), code_text.data(),
+				  static_cast<int>(message.size()), message.data());
 	}
 
 	/* Forget the connection, tell its room, then ask the transport to close. */
@@ -230,10 +253,8 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 		return;
 	}
 	if (tokens_on && !claims) {
-		g_message("connection %" PRIu64 " refused for room %s: unauthorized", conn.id,
-			  room_name.c_str());
 		send_error(conn, ErrorCode::Unauthorized,
-			   "a valid token for this room is required", ClientType::Join);
+			   "room " + room_name + " needs a valid token for it", ClientType::Join);
 		return;
 	}
 	if (claims && claims->name) {
@@ -244,9 +265,10 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	auto existing = rooms.find(room_name);
 	std::size_t present = existing == rooms.end() ? 0 : existing->second.members.size();
 	if (static_cast<int>(present) >= config.capacity) {
-		g_message("connection %" PRIu64 " refused for room %s: room-full (%d)", conn.id,
-			  room_name.c_str(), config.capacity);
-		send_error(conn, ErrorCode::RoomFull, "the room is full", ClientType::Join);
+		send_error(conn, ErrorCode::RoomFull,
+			   "room " + room_name + " is full (capacity " +
+				   std::to_string(config.capacity) + ")",
+			   ClientType::Join);
 		return;
 	}
 	if (existing == rooms.end()) {
