@@ -329,6 +329,26 @@ std::string welcome_json(const Welcome &w)
 	return out;
 }
 
+std::string room_info_json(std::string_view room, int capacity, const std::vector<Peer> &peers)
+{
+	std::string out;
+	out.reserve(48 + escaped_size(room) + peers.size() * 96);
+	ObjectWriter w(out);
+	w.string("room", room).integer("capacity", capacity);
+	append_array(w, "peers", peers, append_peer);
+	w.close();
+	return out;
+}
+
+std::string room_created_json(std::string_view room)
+{
+	std::string url = "/r/";
+	url += room;
+	std::string out;
+	ObjectWriter(out).string("room", room).string("url", url).close();
+	return out;
+}
+
 std::string peer_joined_json(const Peer &p)
 {
 	std::string out;

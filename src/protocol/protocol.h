@@ -33,7 +33,7 @@ enum class ErrorCode {
 	Unauthorized,
 	UnknownPeer,
 	RateLimited,
-	TooLarge,
+	TooLarge, /* last: metrics.h sizes its counters by it */
 };
 /* The wire spelling, e.g. "bad-message". */
 std::string_view to_string(ErrorCode code);
@@ -64,6 +64,7 @@ bool is_valid_peer_id(std::string_view id);
 
 /* ---- client → server ---- */
 
+/* Leave stays last: metrics.h sizes its counters by it. */
 enum class ClientType { Join, Offer, Answer, Candidate, Chat, Media, Ping, Leave };
 std::string_view to_string(ClientType type);
 std::optional<ClientType> client_type_from_string(std::string_view s);
@@ -180,6 +181,10 @@ std::string chat_line_json(const ChatLine &line);
 std::string pong_json();
 std::string error_json(ErrorCode code, std::string_view message,
 		       std::optional<ClientType> ref = std::nullopt);
+
+/* Bodies of the HTTP endpoints: GET /api/rooms/{room} and POST /api/rooms. */
+std::string room_info_json(std::string_view room, int capacity, const std::vector<Peer> &peers);
+std::string room_created_json(std::string_view room); /* url is "/r/<room>" */
 
 /* Server messages as a client sees them. */
 struct PeerJoined { Peer peer; };

@@ -73,27 +73,6 @@ std::string fresh_room_name()
 	return name;
 }
 
-std::string room_json(const RoomSnapshot &snap)
-{
-	std::string body = "{\"room\":";
-	protocol::append_json_string(body, snap.room);
-	body += ",\"capacity\":" + std::to_string(snap.capacity) + ",\"peers\":[";
-	bool first = true;
-	for (const protocol::Peer &p : snap.peers) {
-		if (!first)
-			body += ',';
-		first = false;
-		body += "{\"id\":";
-		protocol::append_json_string(body, p.id);
-		body += ",\"name\":";
-		protocol::append_json_string(body, p.name);
-		body += p.audio ? ",\"audio\":true" : ",\"audio\":false";
-		body += p.video ? ",\"video\":true}" : ",\"video\":false}";
-	}
-	body += "]}";
-	return body;
-}
-
 std::string bearer_token(SoupServerMessage *msg)
 {
 	const char *auth = soup_message_headers_get_one(
@@ -123,7 +102,9 @@ void room_info(SoupServerMessage *msg, std::string_view room, RoomRegistry &regi
 			return;
 		}
 	}
-	respond(msg, SOUP_STATUS_OK, "application/json", room_json(registry.snapshot(room)));
+	RoomSnapshot snap = registry.snapshot(room);
+	respond(msg, SOUP_STATUS_OK, "application/json",
+		protocol::room_info_json(snap.room, snap.capacity, snap.peers));
 }
 
 } // namespace
@@ -141,10 +122,10 @@ void handle_http_request(SoupServerMessage *msg, const char *path_c, RoomRegistr
 			return;
 		}
 		std::string room = fresh_room_name();
-		std::string body = "{\"room\":\"" + room + "\",\"url\":\"/r/" + room + "\"}";
 		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
 					     "Location", ("/r/" + room).c_str());
-		respond(msg, SOUP_STATUS_CREATED, "application/json", std::move(body));
+		respond(msg, SOUP_STATUS_CREATED, "application/json",
+			protocol::room_created_json(room));
 		return;
 	}
 	if (!get) {

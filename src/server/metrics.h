@@ -9,8 +9,10 @@
 
 namespace meshcall::server {
 
-inline constexpr std::size_t kClientTypeCount = 8;  /* protocol::ClientType */
-inline constexpr std::size_t kErrorCodeCount = 10;  /* protocol::ErrorCode */
+inline constexpr std::size_t kClientTypeCount =
+	static_cast<std::size_t>(protocol::ClientType::Leave) + 1;
+inline constexpr std::size_t kErrorCodeCount =
+	static_cast<std::size_t>(protocol::ErrorCode::TooLarge) + 1;
 
 struct Metrics {
 	std::int64_t connections = 0; /* open WebSocket connections */
@@ -25,7 +27,7 @@ struct Metrics {
 	std::array<std::uint64_t, kErrorCodeCount> errors{};
 	std::uint64_t closes_too_large = 0;
 	std::uint64_t closes_flooding = 0;
-	std::uint64_t closes_timeout = 0; /* maintained by the transport */
+	std::uint64_t closes_timeout = 0;
 };
 
 /* Prometheus text format, version 0.0.4. */

@@ -167,9 +167,8 @@ struct RoomRegistry::Impl {
 			send(*other, left);
 	}
 
-	/* Both refusal paths feed the flooding rule. Returns false when the
-	 * connection was closed for it. */
-	bool refuse_for_rate(Connection &conn, std::optional<ClientType> ref, std::int64_t now)
+	/* Both refusal paths (message rate, chat rate) feed the flooding rule. */
+	void refuse_for_rate(Connection &conn, std::optional<ClientType> ref, std::int64_t now)
 	{
 		const RateLimits &rate = config.rate;
 		if (conn.refusals.record(now, rate.flood_refusals, rate.flood_window_us)) {
@@ -177,10 +176,9 @@ struct RoomRegistry::Impl {
 				  conn.id, rate.flood_refusals, rate.flood_window_us / 1e6);
 			metrics.closes_flooding++;
 			close(conn, protocol::close_code::kPolicyViolation, "flooding");
-			return false;
+			return;
 		}
 		send_error(conn, ErrorCode::RateLimited, "too many messages; slow down", ref);
-		return true;
 	}
 
 	Connection *admit(ConnectionId id, std::size_t size);
@@ -351,14 +349,12 @@ void RoomRegistry::Impl::handle_media(Connection &conn, const protocol::Media &m
 void RoomRegistry::Impl::handle(Connection &conn, protocol::ClientMessage &msg)
 {
 	ClientType type = protocol::type_of(msg);
-
-	if (!conn.room && type != ClientType::Join && type != ClientType::Ping) {
-		send_error(conn, ErrorCode::NotJoined, "join a room first", type);
-		return;
-	}
-	if (type == ClientType::Chat && !conn.chat.take(clock.monotonic_us())) {
-		refuse_for_rate(conn, type, clock.monotonic_us());
-		return;
+	if (type == ClientType::Chat) {
+		std::int64_t now = clock.monotonic_us();
+		if (!conn.chat.take(now)) {
+			refuse_for_rate(conn, type, now);
+			return;
+		}
 	}
 	metrics.received[static_cast<std::size_t>(type)]++;
 
@@ -444,15 +440,15 @@ void RoomRegistry::received_text(ConnectionId id, std::string_view frame)
 	if (!conn)
 		return;
 	protocol::ClientParse parsed = protocol::parse_client_message(frame);
+	/* A known type that may not be sent yet is not-joined, even when its
+	 * fields are wrong too; only an unknown type is bad-message first. */
+	std::optional<ClientType> type =
+		parsed.ok() ? protocol::type_of(*parsed.message) : parsed.error.ref;
+	if (!conn->room && type && *type != ClientType::Join && *type != ClientType::Ping) {
+		impl_->send_error(*conn, ErrorCode::NotJoined, "join a room first", type);
+		return;
+	}
 	if (!parsed.ok()) {
-		/* A known type that may not be sent yet is not-joined, even when
-		 * its fields are wrong too. */
-		if (!conn->room && parsed.error.ref && *parsed.error.ref != ClientType::Join &&
-		    *parsed.error.ref != ClientType::Ping) {
-			impl_->send_error(*conn, ErrorCode::NotJoined, "join a room first",
-					  parsed.error.ref);
-			return;
-		}
 		impl_->send_error(*conn, parsed.error.code, parsed.error.message, parsed.error.ref);
 		return;
 	}

@@ -102,7 +102,7 @@ public:
 
 	const RegistryConfig &config() const;
 	const Metrics &metrics() const;
-	/* The peer id of a joined connection, for log lines. */
+	/* The peer id of a joined connection. */
 	std::optional<std::string> peer_id(ConnectionId conn) const;
 
 private:

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <cinttypes>
 #include <mutex>
 #include <unordered_map>
@@ -118,6 +118,8 @@ public:
 	/* Outbox; called with registry_lock held, from any worker thread. */
 	void send(ConnectionId to, const std::shared_ptr<const std::string> &text) override;
 	void close(ConnectionId conn, int code, std::string_view reason) override;
+	/* The worker whose thread owns the connection (the id's low bits). */
+	Worker &owner(ConnectionId conn);
 
 	ServerOptions options;
 	Clock clock;
@@ -592,15 +594,19 @@ bool SignalingServer::Impl::start(GError **error)
 	return true;
 }
 
+Worker &SignalingServer::Impl::owner(ConnectionId conn)
+{
+	return *workers[conn & (kMaxWorkers - 1)];
+}
+
 void SignalingServer::Impl::send(ConnectionId to, const std::shared_ptr<const std::string> &text)
 {
-	workers[(to & (kMaxWorkers - 1)) % workers.size()]->deliver({to, text, 0, {}});
+	owner(to).deliver({to, text, 0, {}});
 }
 
 void SignalingServer::Impl::close(ConnectionId conn, int code, std::string_view reason)
 {
-	workers[(conn & (kMaxWorkers - 1)) % workers.size()]->deliver(
-		{conn, nullptr, code, std::string(reason)});
+	owner(conn).deliver({conn, nullptr, code, std::string(reason)});
 }
 
 void SignalingServer::Impl::shutdown(std::function<void()> done)
