@@ -7,6 +7,10 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libglib2.0-dev-bin libsoup-3.0-dev libjson-glib-dev glib-networking
   libgtest-dev openssl ca-certificates python3 procps
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice libnice-dev
+  gstreamer1.0-libav gstreamer1.0-x iproute2 util-linux
 )
 
 missing=()

@@ -1,0 +1,446 @@
+/* meshcallbin's fixed graph: the send chains up to the tees and the output
+ * grid/mix. See media_graph.h. */
+#include "media_graph.h"
+
+#include <cmath>
+
+#include <gst/video/video.h>
+
+GST_DEBUG_CATEGORY_EXTERN(meshcallbin_debug);
+#define GST_CAT_DEFAULT meshcallbin_debug
+
+namespace meshcall
+{
+
+namespace
+{
+
+GstElement *make(const char *factory, const char *name = nullptr)
+{
+	GstElement *e = gst_element_factory_make(factory, name);
+	if (!e)
+		GST_ERROR("missing element %s (is its GStreamer plugin installed?)", factory);
+	return e;
+}
+
+GstElement *make_capsfilter(const char *caps)
+{
+	GstElement *f = make("capsfilter");
+	GstCaps *c = gst_caps_from_string(caps);
+	g_object_set(f, "caps", c, nullptr);
+	gst_caps_unref(c);
+	return f;
+}
+
+/* Adds `elements` to `bin` and links them in order; false if anything is
+ * missing or does not link (then nothing stays in the bin). */
+bool add_chain(GstBin *bin, const std::vector<GstElement *> &elements)
+{
+	for (GstElement *e : elements) {
+		if (!e) {
+			for (GstElement *o : elements)
+				if (o)
+					gst_object_unref(gst_object_ref_sink(o));
+			return false;
+		}
+	}
+	for (GstElement *e : elements)
+		gst_bin_add(bin, e);
+	for (size_t i = 1; i < elements.size(); i++) {
+		if (!gst_element_link(elements[i - 1], elements[i])) {
+			GST_ERROR("cannot link %s to %s", GST_ELEMENT_NAME(elements[i - 1]),
+				  GST_ELEMENT_NAME(elements[i]));
+			for (GstElement *e : elements) {
+				gst_element_set_state(e, GST_STATE_NULL);
+				gst_bin_remove(bin, e);
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
+bool have_factory(const char *name)
+{
+	GstElementFactory *f = gst_element_factory_find(name);
+	if (!f)
+		return false;
+	gst_object_unref(f);
+	return true;
+}
+
+} // namespace
+
+GstElement *make_video_encoder(const MediaSettings &s, const char *name)
+{
+	GstElement *bin = gst_bin_new(name);
+	GstElement *enc = nullptr;
+	GstElement *caps = nullptr;
+	if (s.codec == VideoCodec::VP8) {
+		enc = make("vp8enc", "encoder");
+		if (enc)
+			/* Realtime: no lookahead, CBR, keyframes on demand (force-key-unit)
+			 * with a periodic one as a safety net for lost packets. */
+			g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8,
+				     "end-usage", 1 /* cbr */, "lag-in-frames", 0,
+				     "keyframe-max-dist", 300, "threads", 2, "error-resilient",
+				     1 /* default */, "target-bitrate",
+				     static_cast<int>(s.video_bitrate_kbps * 1000), nullptr);
+	} else if (have_factory("x264enc")) {
+		enc = make("x264enc", "encoder");
+		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+		g_object_set(enc, "bitrate", s.video_bitrate_kbps, "key-int-max", 300, "b-adapt",
+			     FALSE, "bframes", 0, "threads", 2, nullptr);
+		caps = make_capsfilter("video/x-h264,profile=constrained-baseline,"
+				       "stream-format=byte-stream");
+	} else {
+		enc = make("openh264enc", "encoder");
+		if (enc)
+			g_object_set(enc, "bitrate", s.video_bitrate_kbps * 1000, "gop-size", 300,
+				     nullptr);
+		caps = make_capsfilter("video/x-h264,profile=constrained-baseline,"
+				       "stream-format=byte-stream");
+	}
+	if (!enc) {
+		gst_object_unref(gst_object_ref_sink(bin));
+		if (caps)
+			gst_object_unref(gst_object_ref_sink(caps));
+		return nullptr;
+	}
+	gst_bin_add(GST_BIN(bin), enc);
+	GstElement *last = enc;
+	if (caps) {
+		gst_bin_add(GST_BIN(bin), caps);
+		gst_element_link(enc, caps);
+		last = caps;
+	}
+	GstPad *sink = gst_element_get_static_pad(enc, "sink");
+	GstPad *src = gst_element_get_static_pad(last, "src");
+	gst_element_add_pad(bin, gst_ghost_pad_new("sink", sink));
+	gst_element_add_pad(bin, gst_ghost_pad_new("src", src));
+	gst_object_unref(sink);
+	gst_object_unref(src);
+	return bin;
+}
+
+void set_video_encoder_bitrate(GstElement *encoder, unsigned kbps)
+{
+	GstElement *enc = gst_bin_get_by_name(GST_BIN(encoder), "encoder");
+	if (!enc)
+		return;
+	const char *factory = GST_OBJECT_NAME(gst_element_get_factory(enc));
+	if (g_str_equal(factory, "vp8enc"))
+		g_object_set(enc, "target-bitrate", static_cast<int>(kbps * 1000), nullptr);
+	else if (g_str_equal(factory, "x264enc"))
+		g_object_set(enc, "bitrate", kbps, nullptr);
+	else
+		g_object_set(enc, "bitrate", kbps * 1000, nullptr);
+	gst_object_unref(enc);
+}
+
+GstElement *make_audio_encoder(const MediaSettings &s, const char *name)
+{
+	GstElement *enc = make("opusenc", name);
+	if (enc)
+		g_object_set(enc, "bitrate", static_cast<int>(s.audio_bitrate_kbps * 1000),
+			     "frame-size", 20, nullptr);
+	return enc;
+}
+
+/* ---- KeyframeLimiter ---- */
+
+KeyframeLimiter::KeyframeLimiter(std::chrono::milliseconds interval) : interval_(interval)
+{
+}
+
+KeyframeLimiter::~KeyframeLimiter()
+{
+	std::lock_guard l(lock_);
+	if (timer_) {
+		gst_clock_id_unschedule(timer_);
+		gst_clock_id_unref(timer_);
+		timer_ = nullptr;
+	}
+}
+
+void KeyframeLimiter::set_target(GstPad *pad)
+{
+	std::lock_guard l(lock_);
+	target_ = pad ? PadRef::ref(pad) : PadRef();
+}
+
+unsigned KeyframeLimiter::sent() const
+{
+	std::lock_guard l(lock_);
+	return sent_;
+}
+
+void KeyframeLimiter::send_locked()
+{
+	if (!target_)
+		return;
+	last_ = std::chrono::steady_clock::now();
+	sent_++;
+	GST_DEBUG("requesting a keyframe (%u so far)", sent_);
+	/* Sending upstream from the encoder's src pad reaches the encoder only. */
+	gst_pad_send_event(
+	    target_, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, sent_));
+}
+
+void KeyframeLimiter::request()
+{
+	std::lock_guard l(lock_);
+	if (timer_)
+		return; /* one is already due at the end of the window */
+	auto now = std::chrono::steady_clock::now();
+	if (sent_ == 0 || now - last_ >= interval_) {
+		send_locked();
+		return;
+	}
+	auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(interval_ - (now - last_));
+	GstClock *clock = gst_system_clock_obtain();
+	timer_ = gst_clock_new_single_shot_id(clock, gst_clock_get_time(clock) + wait.count());
+	gst_object_unref(clock);
+	gst_clock_id_wait_async(timer_, &KeyframeLimiter::on_timer, this, nullptr);
+}
+
+gboolean KeyframeLimiter::on_timer(GstClock *, GstClockTime, GstClockID id, gpointer data)
+{
+	auto *self = static_cast<KeyframeLimiter *>(data);
+	std::lock_guard l(self->lock_);
+	if (self->timer_ != id)
+		return TRUE; /* unscheduled */
+	gst_clock_id_unref(self->timer_);
+	self->timer_ = nullptr;
+	self->send_locked();
+	return TRUE;
+}
+
+/* ---- MediaGraph ---- */
+
+MediaGraph::MediaGraph(GstBin *bin) : bin_(bin)
+{
+	/* A live black base layer keeps video_src running (black) when alone. */
+	GstElement *black = make("videotestsrc", "grid-background");
+	g_object_set(black, "is-live", TRUE, nullptr);
+	gst_util_set_object_arg(G_OBJECT(black), "pattern", "black");
+	GstElement *black_caps = make("capsfilter", "grid-background-caps");
+	compositor_ = ElementRef::ref(make("compositor", "grid"));
+	g_object_set(compositor_.get(), "background", 1 /* black */, nullptr);
+	video_caps_ = ElementRef::ref(make("capsfilter", "grid-caps"));
+	add_chain(bin, {black, black_caps, compositor_.get(), video_caps_.get()});
+
+	GstElement *silence = make("audiotestsrc", "mix-background");
+	g_object_set(silence, "is-live", TRUE, "wave", 4 /* silence */, "samplesperbuffer", 960,
+		     nullptr);
+	GstElement *silence_caps =
+	    make_capsfilter("audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2");
+	audiomixer_ = ElementRef::ref(make("audiomixer", "mix"));
+	audio_caps_ = ElementRef::ref(
+	    make_capsfilter("audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"));
+	add_chain(bin, {silence, silence_caps, audiomixer_.get(), audio_caps_.get()});
+
+	video_out_ = PadRef::adopt(gst_element_get_static_pad(video_caps_, "src"));
+	audio_out_ = PadRef::adopt(gst_element_get_static_pad(audio_caps_, "src"));
+	set_output_size(width_, height_);
+}
+
+MediaGraph::~MediaGraph() = default;
+
+void MediaGraph::set_output_size(unsigned width, unsigned height)
+{
+	std::lock_guard l(lock_);
+	width_ = width;
+	height_ = height;
+	g_autofree char *s = g_strdup_printf(
+	    "video/x-raw,format=I420,width=%u,height=%u,framerate=30/1,pixel-aspect-ratio=1/1",
+	    width, height);
+	GstCaps *caps = gst_caps_from_string(s);
+	GstElement *bg = gst_bin_get_by_name(bin_, "grid-background-caps");
+	g_object_set(bg, "caps", caps, nullptr);
+	g_object_set(video_caps_.get(), "caps", caps, nullptr);
+	gst_object_unref(bg);
+	gst_caps_unref(caps);
+	relayout_locked();
+}
+
+void MediaGraph::set_latency(GstClockTime latency)
+{
+	/* Remote streams leave their jitter buffers `latency` after arrival; the
+	 * aggregators wait that long for them instead of dropping them as late. */
+	g_object_set(compositor_.get(), "latency", latency, nullptr);
+	g_object_set(audiomixer_.get(), "latency", latency, nullptr);
+}
+
+GstPad *MediaGraph::add_video_input(const MediaSettings &s)
+{
+	GstElement *queue = make("queue");
+	g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
+		     G_GUINT64_CONSTANT(0), nullptr);
+	gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+	GstElement *convert = make("videoconvert");
+	GstElement *rate = make("videorate");
+	g_object_set(rate, "drop-only", TRUE, "max-rate", 30, nullptr);
+	GstElement *caps = make_capsfilter("video/x-raw,format=I420");
+	GstElement *raw_tee = make("tee", "video-raw-tee");
+	g_object_set(raw_tee, "allow-not-linked", TRUE, nullptr);
+	std::vector<GstElement *> chain = {queue, convert, rate, caps, raw_tee};
+	if (!add_chain(bin_, chain))
+		return nullptr;
+	for (GstElement *e : chain)
+		input_elements_.push_back(ElementRef::ref(e));
+
+	if (s.encoder_per_peer) {
+		video_tee_ = ElementRef::ref(raw_tee);
+	} else {
+		GstElement *enc_queue = make("queue");
+		g_object_set(enc_queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
+			     G_GUINT64_CONSTANT(0), nullptr);
+		gst_util_set_object_arg(G_OBJECT(enc_queue), "leaky", "downstream");
+		GstElement *enc = make_video_encoder(s, "video-encoder");
+		GstElement *tee = make("tee", "video-tee");
+		g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+		if (!add_chain(bin_, {enc_queue, enc, tee}))
+			return nullptr;
+		gst_element_link(raw_tee, enc_queue);
+		for (GstElement *e : {enc_queue, enc, tee})
+			input_elements_.push_back(ElementRef::ref(e));
+		video_encoder_ = ElementRef::ref(enc);
+		video_tee_ = ElementRef::ref(tee);
+		GstPad *enc_src = gst_element_get_static_pad(enc, "src");
+		keyframes_.set_target(enc_src);
+		gst_object_unref(enc_src);
+	}
+
+	if (s.show_self) {
+		GstElement *self_queue = make("queue");
+		gst_util_set_object_arg(G_OBJECT(self_queue), "leaky", "downstream");
+		g_object_set(self_queue, "max-size-buffers", 2, nullptr);
+		GstElement *label = make("textoverlay");
+		g_object_set(label, "text", "me", "valignment", 1 /* bottom */, "halignment",
+			     0 /* left */, "shaded-background", TRUE, "font-desc", "Sans 20",
+			     nullptr);
+		if (add_chain(bin_, {self_queue, label})) {
+			input_elements_.push_back(ElementRef::ref(self_queue));
+			input_elements_.push_back(ElementRef::ref(label));
+			gst_element_link(raw_tee, self_queue);
+			GstPad *tile = add_tile("self", "me");
+			GstPad *src = gst_element_get_static_pad(label, "src");
+			gst_pad_link(src, tile);
+			gst_object_unref(src);
+			self_pad_ = PadRef::ref(tile);
+		}
+	}
+	return gst_element_get_static_pad(queue, "sink");
+}
+
+GstPad *MediaGraph::add_audio_input(const MediaSettings &s)
+{
+	GstElement *queue = make("queue");
+	g_object_set(queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+		     100 * GST_MSECOND, nullptr);
+	gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+	GstElement *convert = make("audioconvert");
+	GstElement *resample = make("audioresample");
+	GstElement *caps = make_capsfilter("audio/x-raw,rate=48000,channels=1");
+	GstElement *enc = make_audio_encoder(s, "audio-encoder");
+	GstElement *tee = make("tee", "audio-tee");
+	g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+	std::vector<GstElement *> chain = {queue, convert, resample, caps, enc, tee};
+	if (!add_chain(bin_, chain))
+		return nullptr;
+	for (GstElement *e : chain)
+		input_elements_.push_back(ElementRef::ref(e));
+	audio_tee_ = ElementRef::ref(tee);
+	return gst_element_get_static_pad(queue, "sink");
+}
+
+void MediaGraph::remove_inputs()
+{
+	if (self_pad_) {
+		remove_tile(self_pad_);
+		self_pad_.reset();
+	}
+	for (auto &e : input_elements_) {
+		gst_element_set_state(e, GST_STATE_NULL);
+		gst_bin_remove(bin_, e);
+	}
+	input_elements_.clear();
+	keyframes_.set_target(nullptr);
+	video_tee_.reset();
+	audio_tee_.reset();
+	video_encoder_.reset();
+}
+
+GstPad *MediaGraph::add_tile(const std::string &peer_id, const std::string &name)
+{
+	GstPad *pad = gst_element_request_pad_simple(compositor_, "sink_%u");
+	gst_util_set_object_arg(G_OBJECT(pad), "sizing-policy", "keep-aspect-ratio");
+	std::lock_guard l(lock_);
+	tiles_.push_back({PadRef::adopt(pad), peer_id, name});
+	relayout_locked();
+	return pad;
+}
+
+void MediaGraph::remove_tile(GstPad *pad)
+{
+	{
+		std::lock_guard l(lock_);
+		std::erase_if(tiles_, [pad](const TileState &t) { return t.pad.get() == pad; });
+		relayout_locked();
+	}
+	gst_element_release_request_pad(compositor_, pad);
+}
+
+void MediaGraph::relayout_locked()
+{
+	/* Remote peers first in join order, the self view last; as square a grid
+	 * as fits. */
+	size_t n = tiles_.size();
+	if (n == 0)
+		return;
+	unsigned cols = static_cast<unsigned>(std::ceil(std::sqrt(static_cast<double>(n))));
+	unsigned rows = static_cast<unsigned>((n + cols - 1) / cols);
+	int tw = static_cast<int>(width_ / cols);
+	int th = static_cast<int>(height_ / rows);
+	size_t slot = 0;
+	auto place = [&](TileState &t) {
+		int x = static_cast<int>(slot % cols) * tw;
+		int y = static_cast<int>(slot / cols) * th;
+		g_object_set(t.pad.get(), "xpos", x, "ypos", y, "width", tw, "height", th, "zorder",
+			     1u, nullptr);
+		slot++;
+	};
+	for (auto &t : tiles_)
+		if (t.peer_id != "self")
+			place(t);
+	for (auto &t : tiles_)
+		if (t.peer_id == "self")
+			place(t);
+}
+
+std::vector<Tile> MediaGraph::layout() const
+{
+	std::lock_guard l(lock_);
+	std::vector<Tile> out;
+	for (const auto &t : tiles_) {
+		Tile tile{t.peer_id, t.name};
+		g_object_get(t.pad.get(), "xpos", &tile.x, "ypos", &tile.y, "width", &tile.width,
+			     "height", &tile.height, nullptr);
+		out.push_back(tile);
+	}
+	return out;
+}
+
+GstPad *MediaGraph::add_mixer_pad()
+{
+	return gst_element_request_pad_simple(audiomixer_, "sink_%u");
+}
+
+void MediaGraph::remove_mixer_pad(GstPad *pad)
+{
+	gst_element_release_request_pad(audiomixer_, pad);
+}
+
+} // namespace meshcall

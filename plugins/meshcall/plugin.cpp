@@ -1,0 +1,13 @@
+/* The "meshcall" GStreamer plugin: registration only. */
+#include <gst/gst.h>
+
+#include "gstmeshcallbin.h"
+
+static gboolean plugin_init(GstPlugin *plugin)
+{
+	return GST_ELEMENT_REGISTER(meshcallbin, plugin);
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, meshcall,
+		  "Small-group WebRTC video chat: join a meshcall room from a pipeline",
+		  plugin_init, VERSION, "LGPL", PACKAGE, "https://github.com/meshcall/meshcall")

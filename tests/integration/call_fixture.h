@@ -1,0 +1,142 @@
+/* Fixture for the `integration` suite: pipelines with a meshcallbin in a room
+ * of a real meshcall-server, observed through the element's public surface
+ * (signals, bus messages, get-stats) and its decoded output (video_src grid,
+ * audio_src mix) captured by appsinks.
+ *
+ * ICE runs inside the private network namespace the test binary is started
+ * in (tests/netns-run.sh); peers gather on 127.0.0.1 only. */
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gst/gst.h>
+
+#include "server/websocket/server_fixture.h"
+
+namespace meshcall::test
+{
+
+struct PeerOptions {
+	std::string name;
+	std::uint32_t rgb = 0xff0000; /* solid colour of our test pattern */
+	int tone_hz = 440;	      /* frequency of our test tone */
+	bool video = true;	      /* request video_sink */
+	bool audio = true;	      /* request audio_sink */
+	std::string codec = "vp8";
+	std::string extra; /* more meshcallbin properties, "k=v k=v" */
+};
+
+struct TileInfo {
+	std::string peer;
+	std::string name;
+	int x = 0, y = 0, width = 0, height = 0;
+};
+
+struct ChatEntry {
+	std::uint64_t seq = 0;
+	std::string from;
+	std::string name;
+	std::string text;
+};
+
+/* Average colour of a region, 0-255 per channel. */
+struct Rgb {
+	double r = 0, g = 0, b = 0;
+	bool near(std::uint32_t rgb, double tolerance = 48) const;
+	std::string str() const;
+};
+
+class CallPeer
+{
+public:
+	CallPeer(const std::string &server_url, const std::string &room, PeerOptions options);
+	~CallPeer();
+	CallPeer(const CallPeer &) = delete;
+	CallPeer &operator=(const CallPeer &) = delete;
+
+	bool play();
+	void stop(); /* to NULL */
+
+	GstElement *pipeline() const { return pipeline_; }
+	GstElement *meshcallbin() const { return bin_; }
+	const PeerOptions &options() const { return options_; }
+
+	/* Observed state; read on the main context thread. */
+	std::string id() const;
+	std::map<std::string, std::string> peers() const; /* id → name, present now */
+	bool has_video_from(const std::string &id) const;
+	bool has_audio_from(const std::string &id) const;
+	std::vector<TileInfo> layout() const;
+	std::vector<ChatEntry> chat() const;
+	std::optional<std::string> error() const;
+	std::vector<std::string> warnings() const;
+	unsigned peer_left_count() const;
+	/* Time the first decoded frame of `peer` was announced. */
+	std::optional<std::chrono::steady_clock::time_point>
+	first_video(const std::string &peer) const;
+
+	/* Average colour of the centre of `peer`'s tile in the latest grid
+	 * frame; nullopt when there is no frame or no such tile. */
+	std::optional<Rgb> tile_colour(const std::string &peer) const;
+	/* Relative power of `hz` in the last `ms` of audio_src (left channel),
+	 * normalised to 0..1 of a full-scale sine. */
+	double tone_level(double hz, int ms = 200) const;
+	std::uint64_t grid_frames() const;
+
+	/* get-stats: per-peer decoded video frames. */
+	std::map<std::string, std::uint64_t> video_frames_rx() const;
+	/* Elements of the whole pipeline (recursively) and pads of meshcallbin. */
+	unsigned element_count() const;
+	unsigned bin_pad_count() const;
+	/* Elements whose factory is of klass `klass_part` (e.g. "Encoder/Video"). */
+	unsigned count_elements_of_klass(const std::string &klass_part) const;
+	/* Names of elements inside meshcallbin that mention `id`. */
+	std::vector<std::string> elements_mentioning(const std::string &id) const;
+
+private:
+	static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer self);
+	static GstFlowReturn on_video_sample(GstElement *sink, gpointer self);
+	static GstFlowReturn on_audio_sample(GstElement *sink, gpointer self);
+
+	PeerOptions options_;
+	GstElement *pipeline_ = nullptr;
+	GstElement *bin_ = nullptr;
+	guint bus_watch_ = 0;
+
+	mutable std::mutex lock_;
+	std::string id_;
+	std::map<std::string, std::string> peers_;
+	std::map<std::string, std::chrono::steady_clock::time_point> video_from_;
+	std::set<std::string> audio_from_;
+	std::vector<TileInfo> layout_;
+	std::vector<ChatEntry> chat_;
+	std::optional<std::string> error_;
+	std::vector<std::string> warnings_;
+	unsigned peer_left_ = 0;
+	std::vector<std::uint8_t> frame_; /* latest RGB grid frame */
+	int frame_w_ = 0, frame_h_ = 0, frame_stride_ = 0;
+	std::uint64_t frames_ = 0;
+	std::vector<std::int16_t> audio_; /* ring of left-channel samples, 48 kHz */
+	size_t audio_pos_ = 0;
+	bool audio_full_ = false;
+};
+
+/* Colours and tones the tests give their peers. */
+inline constexpr std::uint32_t kRed = 0xe01010, kGreen = 0x10c010, kBlue = 0x1010e0,
+			       kYellow = 0xe0e010;
+
+/* Inside the test's network namespace every peer gathers on loopback only. */
+inline const char *kIceAddresses = "127.0.0.1";
+
+/* gst_init plus the checks every integration binary needs. */
+void init_gstreamer(int *argc, char ***argv);
+
+} // namespace meshcall::test
