@@ -607,7 +607,7 @@ static GstStructure *get_stats(GstMeshcallBin *self)
 	for (auto &branch : peers) {
 		PeerStats ps = branch->stats();
 		double tx_kbps = 0, rx_kbps = 0;
-		{
+		if (ps.transport_stats) {
 			std::lock_guard l(st->lock);
 			BitrateSample &prev = st->bitrate_samples[ps.id];
 			double secs = std::chrono::duration<double>(now - prev.when).count();
@@ -1242,7 +1242,10 @@ static void gst_meshcall_bin_class_init(GstMeshcallBinClass *klass)
 	 * `connection-state`, `rtt-ms`, `packets-lost`, `fraction-lost`,
 	 * `bytes-sent`, `bytes-received`, `bitrate-tx-kbps`, `bitrate-rx-kbps`
 	 * (since the previous call), `video-frames-rx` and `audio-buffers-rx`
-	 * (decoded). Do not call from a streaming thread.
+	 * (decoded). Do not call from a streaming thread. Waits at most about
+	 * 0.5 s per peer for its webrtcbin: a peer whose webrtcbin is too busy
+	 * (negotiating) is reported without `rtt-ms` (-1), loss, bytes and
+	 * bitrates (0) that time.
 	 *
 	 * Since: 0.1
 	 */

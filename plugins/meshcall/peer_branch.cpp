@@ -1,6 +1,10 @@
 /* One remote peer inside meshcallbin; see peer_branch.h. */
 #include "peer_branch.h"
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 
@@ -18,6 +22,10 @@ constexpr int kDefaultVideoPt = 96;
 /* Per-peer send queues hold at most this much (DESIGN.md fact 2): a peer not
  * negotiated yet, or slow, loses old data instead of stalling the tee. */
 constexpr guint64 kSendQueueTime = 300 * GST_MSECOND;
+/* Ta of the ICE agent; see build_webrtcbin(). */
+constexpr guint kIcePacingMs = 5;
+/* How long stats() waits for webrtcbin's answer; see there. */
+constexpr auto kStatsTimeout = std::chrono::milliseconds(500);
 
 using WeakBranch = std::weak_ptr<PeerBranch>;
 
@@ -79,6 +87,84 @@ void set_codec_preferences(GstPad *webrtc_pad, GstCaps *caps)
 	gst_object_unref(trans);
 }
 
+/* A new peer's branch of the shared encoder starts in the middle of the
+ * encoder's stream: its inter frames are of no use to the peer until a
+ * keyframe, only cost it bandwidth and make its decoder ask for yet another
+ * keyframe. So the payloader gets nothing before a keyframe, the join
+ * keyframe (request_join_keyframe) being the first one normally. The queue
+ * in front is leaky (kSendQueueTime): if it ever overruns (webrtcbin blocks
+ * until DTLS is up, or the network), it drops frames the following inter
+ * frames depend on, so then the gate closes again and a keyframe is asked
+ * for. Only for the shared encoder: a peer's own encoder starts with a
+ * keyframe, and its queue drops raw frames, which does no harm. */
+struct KeyframeGate {
+	std::atomic<bool> closed{true};
+	MediaGraph *graph; /* outlives the branch's elements */
+	std::string peer_id;
+};
+
+void gate_until_keyframe(GstElement *queue, GstElement *pay, MediaGraph &graph,
+			 const std::string &peer_id)
+{
+	using Holder = std::shared_ptr<KeyframeGate>;
+	auto gate = std::make_shared<KeyframeGate>();
+	gate->graph = &graph;
+	gate->peer_id = peer_id;
+	GstPad *sink = gst_element_get_static_pad(pay, "sink");
+	gst_pad_add_probe(
+	    sink, GST_PAD_PROBE_TYPE_BUFFER,
+	    [](GstPad *, GstPadProbeInfo *info, gpointer d) -> GstPadProbeReturn {
+		    KeyframeGate &gate = **static_cast<Holder *>(d);
+		    if (!gate.closed.load())
+			    return GST_PAD_PROBE_OK;
+		    if (GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info),
+					       GST_BUFFER_FLAG_DELTA_UNIT))
+			    return GST_PAD_PROBE_DROP;
+		    if (gate.closed.exchange(false))
+			    GST_DEBUG("peer %s: first keyframe to send", gate.peer_id.c_str());
+		    return GST_PAD_PROBE_OK;
+	    },
+	    new Holder(gate), [](gpointer d) { delete static_cast<Holder *>(d); });
+	gst_object_unref(sink);
+	g_signal_connect_data(queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer d) {
+				      KeyframeGate &gate = **static_cast<Holder *>(d);
+				      if (gate.closed.exchange(true))
+					      return;
+				      GST_INFO("peer %s: send queue overran, waiting for a "
+					       "keyframe",
+					       gate.peer_id.c_str());
+				      gate.graph->keyframes().request();
+			      }),
+			      new Holder(gate),
+			      [](gpointer d, GClosure *) { delete static_cast<Holder *>(d); },
+			      GConnectFlags(0));
+}
+
+/* rtpjitterbuffer holds the first packet of a stream for its whole latency
+ * (it cannot know whether earlier ones are still on their way), so a
+ * newcomer's first frame would reach the decoder `latency` late, and the
+ * depayloader's request for a keyframe (it drops inter frames until one)
+ * would go out that late too. With faststart it starts as soon as a few
+ * packets arrived in sequence; later packets are reordered within the
+ * latency as before. */
+constexpr guint kFaststartPackets = 2;
+
+void start_jitterbuffers_fast(GstElement *webrtc)
+{
+	GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+	if (!rtpbin)
+		return;
+	g_signal_connect(rtpbin, "new-jitterbuffer",
+			 G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint) {
+				 if (g_object_class_find_property(G_OBJECT_GET_CLASS(jitterbuffer),
+								  "faststart-min-packets"))
+					 g_object_set(jitterbuffer, "faststart-min-packets",
+						      kFaststartPackets, nullptr);
+			 }),
+			 nullptr);
+	gst_object_unref(rtpbin);
+}
+
 } // namespace
 
 std::shared_ptr<PeerBranch> PeerBranch::create(PeerHost &host,
@@ -135,6 +221,15 @@ bool PeerBranch::build_webrtcbin()
 			g_object_get(ice, "agent", &agent, nullptr);
 		if (agent) {
 			g_object_set(agent, "upnp", FALSE, nullptr);
+			/* libnice paces checks and runs regular nomination on one timer
+			 * of 20 ms: the first check, the nominating check and its answer
+			 * each wait for a tick, which made up most of ICE's ~65 ms on
+			 * loopback. The timer runs only while checking (it stops a few
+			 * seconds after the pair is chosen), and a call has a handful
+			 * of candidate pairs, so a shorter one costs little. */
+			if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent),
+							 "stun-pacing-timer"))
+				g_object_set(agent, "stun-pacing-timer", kIcePacingMs, nullptr);
 			g_object_unref(agent);
 		}
 		for (const auto &addr : config_.ice_addresses) {
@@ -172,6 +267,13 @@ bool PeerBranch::build_webrtcbin()
 					      self->on_connection_state();
 			      }),
 			      new WeakBranch(weak_from_this()), free_weak, GConnectFlags(0));
+	g_signal_connect_data(webrtc, "notify::ice-connection-state",
+			      G_CALLBACK(+[](GstElement *, GParamSpec *, gpointer d) {
+				      if (auto self = lock_weak(d))
+					      self->on_ice_connection_state();
+			      }),
+			      new WeakBranch(weak_from_this()), free_weak, GConnectFlags(0));
+	start_jitterbuffers_fast(webrtc);
 
 	gst_bin_add(host_.bin(), webrtc);
 	gst_element_sync_state_with_parent(webrtc);
@@ -252,6 +354,8 @@ bool PeerBranch::link_send(MediaKind kind, int pt)
 	SendBranch b{kind, PadRef::adopt(tee_pad), PadRef::adopt(webrtc_pad), {}};
 	for (GstElement *e : chain)
 		b.elements.push_back(ElementRef::ref(e));
+	if (kind == MediaKind::Video && !own_encoder)
+		gate_until_keyframe(queue, pay, graph, id_);
 	if (!own_encoder) {
 		/* Every peer's picture-loss requests go to the one shared encoder
 		 * through the rate limiter, not straight upstream. */
@@ -459,35 +563,53 @@ void PeerBranch::handle_candidate(unsigned mline, const std::string &candidate)
 	g_signal_emit_by_name(webrtc_.get(), "add-ice-candidate", mline, candidate.c_str());
 }
 
+void PeerBranch::on_ice_connection_state()
+{
+	GstWebRTCICEConnectionState state;
+	g_object_get(webrtc_.get(), "ice-connection-state", &state, nullptr);
+	GST_INFO("peer %s: ICE connection state %d", id_.c_str(), state);
+	/* ICE found a path: only the DTLS handshake (one or two round trips) is
+	 * left before media flows. Asking now, the keyframe is encoded during the
+	 * handshake and waits in the send queue (kSendQueueTime) behind
+	 * webrtcbin's until-DTLS block, instead of being asked for only after
+	 * it. Should it get lost anyway, the peer's decoder asks again (PLI). */
+	if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
+	    state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+		request_join_keyframe();
+}
+
 void PeerBranch::on_connection_state()
 {
 	GstWebRTCPeerConnectionState state;
 	g_object_get(webrtc_.get(), "connection-state", &state, nullptr);
-	GST_DEBUG("peer %s: connection state %d", id_.c_str(), state);
-	if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
-		{
-			std::lock_guard l(lock_);
-			if (connected_once_ || removing_)
-				return;
-			connected_once_ = true;
-		}
-		/* A newcomer sees video at once (DESIGN.md, "Keyframe on join"). */
-		if (config_.media.encoder_per_peer) {
-			std::lock_guard l(lock_);
-			for (auto &b : send_)
-				if (b.kind == MediaKind::Video && b.elements.size() > 1) {
-					GstPad *src =
-					    gst_element_get_static_pad(b.elements[1], "src");
-					gst_pad_send_event(
-					    src, gst_video_event_new_upstream_force_key_unit(
-						     GST_CLOCK_TIME_NONE, TRUE, 0));
-					gst_object_unref(src);
-				}
-		} else {
-			host_.graph().keyframes().request();
-		}
-	} else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+	GST_INFO("peer %s: connection state %d", id_.c_str(), state);
+	if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+		request_join_keyframe(); /* ICE states are not always notified */
+	else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
 		host_.peer_warning(id_, "the connection to this peer failed (ICE or DTLS)");
+}
+
+void PeerBranch::request_join_keyframe()
+{
+	{
+		std::lock_guard l(lock_);
+		if (connected_once_ || removing_)
+			return;
+		connected_once_ = true;
+	}
+	GST_INFO("peer %s: asking for a keyframe for the newcomer", id_.c_str());
+	/* A newcomer sees video at once (DESIGN.md, "Keyframe on join"). */
+	if (config_.media.encoder_per_peer) {
+		std::lock_guard l(lock_);
+		for (auto &b : send_)
+			if (b.kind == MediaKind::Video && b.elements.size() > 1) {
+				GstPad *src = gst_element_get_static_pad(b.elements[1], "src");
+				gst_pad_send_event(src, gst_video_event_new_upstream_force_key_unit(
+							    GST_CLOCK_TIME_NONE, TRUE, 0));
+				gst_object_unref(src);
+			}
+	} else {
+		host_.graph().keyframes().request();
 	}
 }
 
@@ -625,14 +747,15 @@ void PeerBranch::remove(std::function<void()> done)
 		return;
 	}
 	/* Unlink at the tee while no buffer passes (fact 6); the probe may run
-	 * at once, here, or on the streaming thread. */
+	 * at once, here, or on the streaming thread once the buffer passing now
+	 * is through. It holds the branch: meshcallbin has let go of it already,
+	 * so with a weak reference the branch was gone by then and the removal
+	 * never finished (peer-left never came, the branch stayed in the bin). */
 	for (auto &pad : tee_pads) {
 		gst_pad_add_probe(
 		    pad, GST_PAD_PROBE_TYPE_IDLE,
 		    [](GstPad *tee_pad, GstPadProbeInfo *, gpointer d) -> GstPadProbeReturn {
-			    auto self = lock_weak(d);
-			    if (!self)
-				    return GST_PAD_PROBE_REMOVE;
+			    auto self = *static_cast<std::shared_ptr<PeerBranch> *>(d);
 			    GstPad *peer = gst_pad_get_peer(tee_pad);
 			    if (peer) {
 				    gst_pad_unlink(tee_pad, peer);
@@ -647,7 +770,8 @@ void PeerBranch::remove(std::function<void()> done)
 				    invoke_on_main([self] { self->finish_removal(); });
 			    return GST_PAD_PROBE_REMOVE;
 		    },
-		    new WeakBranch(weak_from_this()), free_weak_notify);
+		    new std::shared_ptr<PeerBranch>(shared_from_this()),
+		    [](gpointer d) { delete static_cast<std::shared_ptr<PeerBranch> *>(d); });
 	}
 }
 
@@ -743,13 +867,47 @@ PeerStats PeerBranch::stats()
 			return out;
 	}
 
-	GstPromise *promise = gst_promise_new();
+	/* The wait is bounded: webrtcbin answers from its own thread, which can
+	 * be busy negotiating for a second on a loaded machine while the caller
+	 * (typically a stats timer on the main context, where signaling and
+	 * peer removal run) stalls; and a request still queued when that thread
+	 * stops (the peer being removed meanwhile, from another thread) is
+	 * dropped without any reply, so gst_promise_wait() would never return. */
+	struct Answer {
+		std::mutex lock;
+		std::condition_variable changed;
+		bool done = false; /* guarded by lock */
+	};
+	auto answer = std::make_shared<Answer>();
+	GstPromise *promise = gst_promise_new_with_change_func(
+	    [](GstPromise *, gpointer d) {
+		    auto &a = **static_cast<std::shared_ptr<Answer> *>(d);
+		    std::lock_guard l(a.lock);
+		    a.done = true;
+		    a.changed.notify_all();
+	    },
+	    new std::shared_ptr<Answer>(answer),
+	    [](gpointer d) { delete static_cast<std::shared_ptr<Answer> *>(d); });
 	g_signal_emit_by_name(webrtc_.get(), "get-stats", nullptr, promise);
-	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+	bool answered;
+	{
+		std::unique_lock l(answer->lock);
+		answered = answer->changed.wait_for(l, kStatsTimeout, [&] { return answer->done; });
+	}
+	if (!answered) {
+		GST_DEBUG("peer %s: no stats from webrtcbin in time", id_.c_str());
+		gst_promise_interrupt(promise); /* a late reply is then discarded */
 		gst_promise_unref(promise);
 		return out;
 	}
-	const GstStructure *reply = gst_promise_get_reply(promise);
+	const GstStructure *reply = gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED
+					? gst_promise_get_reply(promise)
+					: nullptr;
+	if (!reply || gst_structure_has_field(reply, "error")) { /* closed meanwhile */
+		gst_promise_unref(promise);
+		return out;
+	}
+	out.transport_stats = true;
 	int n = reply ? gst_structure_n_fields(reply) : 0;
 	for (int i = 0; i < n; i++) {
 		const GValue *value =

@@ -66,6 +66,8 @@ struct PeerStats {
 	guint64 bytes_received = 0;
 	guint64 video_frames_rx = 0;  /* decoded */
 	guint64 audio_buffers_rx = 0; /* decoded */
+	/* webrtcbin answered in time: rtt, loss and bytes above are filled. */
+	bool transport_stats = false;
 };
 
 class PeerBranch : public std::enable_shared_from_this<PeerBranch>
@@ -99,7 +101,7 @@ public:
 	/* The same, synchronously, when no data flows (state going down). */
 	void remove_now();
 
-	/* Blocks on webrtcbin's get-stats; not on a streaming thread. */
+	/* Waits (bounded) for webrtcbin's get-stats; not on a streaming thread. */
 	PeerStats stats();
 
 private:
@@ -117,6 +119,10 @@ private:
 	void on_answer_created(GstPromise *promise);
 	void on_remote_description_set();
 	void on_connection_state();
+	void on_ice_connection_state();
+	/* Once per peer, when its connection comes up (DESIGN.md, "Keyframe on
+	 * join"). */
+	void request_join_keyframe();
 	void finish_removal();
 
 	PeerHost &host_;
@@ -150,7 +156,7 @@ private:
 	std::vector<std::pair<unsigned, std::string>> pending_candidates_; /* guarded by lock_ */
 	int tee_pads_pending_ = 0;					   /* guarded by lock_ */
 	std::function<void()> removal_done_;
-	bool connected_once_ = false; /* guarded by lock_ */
+	bool connected_once_ = false; /* join keyframe asked for; guarded by lock_ */
 
 	std::atomic<guint64> video_frames_{0};
 	std::atomic<guint64> audio_buffers_{0};
