@@ -1,8 +1,10 @@
 #include "call_fixture.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <pthread.h>
 #include <sstream>
 
 #include <gst/app/gstappsink.h>
@@ -24,8 +26,41 @@ std::string Rgb::str() const
 	return buf;
 }
 
+/* GStreamer 1.22.0's rtpsession drops its session lock inside a
+ * g_hash_table_foreach() over its sources (rtp_session_on_timeout() ->
+ * schedule_remaining_nacks()); a packet of a new SSRC arriving in that window
+ * (typically at a join, when the first packets, dropped for want of SRTP keys,
+ * get NACKed) makes GLib report "g_hash_table_foreach: assertion 'version ==
+ * hash_table->version' failed" on the rtpsession-rtcp thread and stop that
+ * loop: one round of NACK scheduling is cut short. Not ours; under
+ * G_DEBUG=fatal-criticals it aborted the leave test now and then (3 times in
+ * about 40 runs). Exactly that message on that thread is let through, and
+ * counted; everything else stays fatal. */
+static std::atomic<unsigned> rtpsession_races{0};
+
+static gboolean fatal_unless_rtpsession_race(const gchar *domain, GLogLevelFlags,
+					     const gchar *message, gpointer)
+{
+	char thread[16] = "";
+	pthread_getname_np(pthread_self(), thread, sizeof thread);
+	if (g_strcmp0(domain, "GLib") == 0 && g_str_equal(thread, "rtpsession-rtcp") &&
+	    g_str_equal(
+		message,
+		"g_hash_table_foreach: assertion 'version == hash_table->version' failed")) {
+		rtpsession_races++;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+unsigned upstream_rtpsession_races()
+{
+	return rtpsession_races.load();
+}
+
 void init_gstreamer(int *argc, char ***argv)
 {
+	g_test_log_set_fatal_handler(fatal_unless_rtpsession_race, nullptr);
 	gst_init(argc, argv);
 }
 
@@ -215,6 +250,7 @@ GstFlowReturn CallPeer::on_audio_sample(GstElement *sink, gpointer data)
 				self->audio_full_ = true;
 			}
 		}
+		self->audio_frames_ += frames;
 		gst_buffer_unmap(buf, &map);
 	}
 	gst_sample_unref(sample);
@@ -341,6 +377,12 @@ double CallPeer::tone_level(double hz, int ms) const
 	return std::sqrt(power) / (n / 2.0);
 }
 
+std::uint64_t CallPeer::audio_frames() const
+{
+	std::lock_guard l(lock_);
+	return audio_frames_;
+}
+
 std::map<std::string, std::uint64_t> CallPeer::video_frames_rx() const
 {
 	std::map<std::string, std::uint64_t> out;
@@ -399,6 +441,31 @@ unsigned CallPeer::count_elements_of_klass(const std::string &klass_part) const
 			return;
 		const char *klass = gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS);
 		if (klass && std::string(klass).find(klass_part) != std::string::npos)
+			n++;
+	});
+	return n;
+}
+
+std::vector<std::string> CallPeer::factories_of_klass(const std::string &klass_part) const
+{
+	std::vector<std::string> out;
+	walk_elements(GST_BIN(pipeline_), [&](GstElement *e) {
+		GstElementFactory *f = gst_element_get_factory(e);
+		if (!f)
+			return;
+		const char *klass = gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS);
+		if (klass && std::string(klass).find(klass_part) != std::string::npos)
+			out.push_back(GST_OBJECT_NAME(f));
+	});
+	return out;
+}
+
+unsigned CallPeer::count_elements_of_factory(const std::string &factory) const
+{
+	unsigned n = 0;
+	walk_elements(GST_BIN(pipeline_), [&](GstElement *e) {
+		GstElementFactory *f = gst_element_get_factory(e);
+		if (f && factory == GST_OBJECT_NAME(f))
 			n++;
 	});
 	return n;

@@ -89,6 +89,8 @@ public:
 	/* Relative power of `hz` in the last `ms` of audio_src (left channel),
 	 * normalised to 0..1 of a full-scale sine. */
 	double tone_level(double hz, int ms = 200) const;
+	/* Sample frames received on audio_src so far (48 kHz). */
+	std::uint64_t audio_frames() const;
 	std::uint64_t grid_frames() const;
 
 	/* get-stats: per-peer decoded video frames. */
@@ -98,6 +100,10 @@ public:
 	unsigned bin_pad_count() const;
 	/* Elements whose factory is of klass `klass_part` (e.g. "Encoder/Video"). */
 	unsigned count_elements_of_klass(const std::string &klass_part) const;
+	/* Factory names of those elements, one entry per element. */
+	std::vector<std::string> factories_of_klass(const std::string &klass_part) const;
+	/* Elements of the whole pipeline (recursively) made by `factory`. */
+	unsigned count_elements_of_factory(const std::string &factory) const;
 	/* Names of elements inside meshcallbin that mention `id`. */
 	std::vector<std::string> elements_mentioning(const std::string &id) const;
 
@@ -127,6 +133,7 @@ private:
 	std::vector<std::int16_t> audio_; /* ring of left-channel samples, 48 kHz */
 	size_t audio_pos_ = 0;
 	bool audio_full_ = false;
+	std::uint64_t audio_frames_ = 0;
 };
 
 /* Colours and tones the tests give their peers. */
@@ -136,7 +143,10 @@ inline constexpr std::uint32_t kRed = 0xe01010, kGreen = 0x10c010, kBlue = 0x101
 /* Inside the test's network namespace every peer gathers on loopback only. */
 inline const char *kIceAddresses = "127.0.0.1";
 
-/* gst_init plus the checks every integration binary needs. */
+/* gst_init, with G_DEBUG=fatal-criticals sparing only one known GStreamer
+ * 1.22.0 race (see call_fixture.cpp). */
 void init_gstreamer(int *argc, char ***argv);
+/* How often that race was let through. */
+unsigned upstream_rtpsession_races();
 
 } // namespace meshcall::test
