@@ -1,6 +1,7 @@
 #!/bin/bash
-# The main job: install, build, start meshcall-server on port 8080 and print
-# the URL of room "demo". Ctrl-C stops it cleanly.
+# The main job: install, build, start meshcall-server on port 8080 with a
+# meshcall peer (a meshcallbin pipeline: test pattern and tone, no window)
+# in room "demo", and print the room's URL. Ctrl-C stops both cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -12,7 +13,23 @@ host=${host:-127.0.0.1}
 
 build/src/server/meshcall-server --listen "0.0.0.0:$port" "$@" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
-echo "meshcall-server running (pid $server)."
+peer=
+stop() {
+  [ -n "$peer" ] && kill -INT "$peer" 2>/dev/null && wait "$peer" 2>/dev/null
+  kill -TERM "$server" 2>/dev/null
+  wait "$server"
+}
+trap stop INT TERM
+
+# The peer joins once the server listens; its room events go to demo-peer.log.
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+GST_PLUGIN_PATH=$PWD/build/plugins/meshcall SINK=fakesink AUDIOSINK=fakesink \
+  pipelines/test-pattern.sh "ws://127.0.0.1:$port/ws" demo "demo test pattern" \
+  > build/demo-peer.log 2>&1 &
+peer=$!
+echo "meshcall-server running (pid $server); a test-pattern peer is in room demo (pid $peer, log build/demo-peer.log)."
 echo "open http://$host:$port/r/demo"
-wait $server
+wait "$server"
