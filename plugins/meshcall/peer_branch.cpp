@@ -87,59 +87,6 @@ void set_codec_preferences(GstPad *webrtc_pad, GstCaps *caps)
 	gst_object_unref(trans);
 }
 
-/* A new peer's branch of the shared encoder starts in the middle of the
- * encoder's stream: its inter frames are of no use to the peer until a
- * keyframe, only cost it bandwidth and make its decoder ask for yet another
- * keyframe. So the payloader gets nothing before a keyframe, the join
- * keyframe (request_join_keyframe) being the first one normally. The queue
- * in front is leaky (kSendQueueTime): if it ever overruns (webrtcbin blocks
- * until DTLS is up, or the network), it drops frames the following inter
- * frames depend on, so then the gate closes again and a keyframe is asked
- * for. Only for the shared encoder: a peer's own encoder starts with a
- * keyframe, and its queue drops raw frames, which does no harm. */
-struct KeyframeGate {
-	std::atomic<bool> closed{true};
-	MediaGraph *graph; /* outlives the branch's elements */
-	std::string peer_id;
-};
-
-void gate_until_keyframe(GstElement *queue, GstElement *pay, MediaGraph &graph,
-			 const std::string &peer_id)
-{
-	using Holder = std::shared_ptr<KeyframeGate>;
-	auto gate = std::make_shared<KeyframeGate>();
-	gate->graph = &graph;
-	gate->peer_id = peer_id;
-	GstPad *sink = gst_element_get_static_pad(pay, "sink");
-	gst_pad_add_probe(
-	    sink, GST_PAD_PROBE_TYPE_BUFFER,
-	    [](GstPad *, GstPadProbeInfo *info, gpointer d) -> GstPadProbeReturn {
-		    KeyframeGate &gate = **static_cast<Holder *>(d);
-		    if (!gate.closed.load())
-			    return GST_PAD_PROBE_OK;
-		    if (GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info),
-					       GST_BUFFER_FLAG_DELTA_UNIT))
-			    return GST_PAD_PROBE_DROP;
-		    if (gate.closed.exchange(false))
-			    GST_DEBUG("peer %s: first keyframe to send", gate.peer_id.c_str());
-		    return GST_PAD_PROBE_OK;
-	    },
-	    new Holder(gate), [](gpointer d) { delete static_cast<Holder *>(d); });
-	gst_object_unref(sink);
-	g_signal_connect_data(queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer d) {
-				      KeyframeGate &gate = **static_cast<Holder *>(d);
-				      if (gate.closed.exchange(true))
-					      return;
-				      GST_INFO("peer %s: send queue overran, waiting for a "
-					       "keyframe",
-					       gate.peer_id.c_str());
-				      gate.graph->keyframes().request();
-			      }),
-			      new Holder(gate),
-			      [](gpointer d, GClosure *) { delete static_cast<Holder *>(d); },
-			      GConnectFlags(0));
-}
-
 /* rtpjitterbuffer holds the first packet of a stream for its whole latency
  * (it cannot know whether earlier ones are still on their way), so a
  * newcomer's first frame would reach the decoder `latency` late, and the
@@ -354,8 +301,6 @@ bool PeerBranch::link_send(MediaKind kind, int pt)
 	SendBranch b{kind, PadRef::adopt(tee_pad), PadRef::adopt(webrtc_pad), {}};
 	for (GstElement *e : chain)
 		b.elements.push_back(ElementRef::ref(e));
-	if (kind == MediaKind::Video && !own_encoder)
-		gate_until_keyframe(queue, pay, graph, id_);
 	if (!own_encoder) {
 		/* Every peer's picture-loss requests go to the one shared encoder
 		 * through the rate limiter, not straight upstream. */
