@@ -2,10 +2,15 @@
 #include <gst/gst.h>
 
 #include "gstmeshcallbin.h"
+#include "gstswitchaudiosrc.h"
+#include "gstswitchvideosrc.h"
 
 static gboolean plugin_init(GstPlugin *plugin)
 {
-	return GST_ELEMENT_REGISTER(meshcallbin, plugin);
+	gboolean ok = GST_ELEMENT_REGISTER(meshcallbin, plugin);
+	ok &= GST_ELEMENT_REGISTER(switchvideosrc, plugin);
+	ok &= GST_ELEMENT_REGISTER(switchaudiosrc, plugin);
+	return ok;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, meshcall,
