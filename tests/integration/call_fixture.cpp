@@ -74,10 +74,14 @@ CallPeer::CallPeer(const std::string &server_url, const std::string &room, PeerO
 	     << options_.name << "\" ice-addresses=" << kIceAddresses
 	     << " video-codec=" << options_.codec << " width=640 height=360 " << options_.extra
 	     << " ";
-	if (options_.video)
+	if (options_.video && !options_.video_source.empty())
+		desc << options_.video_source << " ! m.video_sink ";
+	else if (options_.video)
 		desc << "videotestsrc is-live=true pattern=solid-color foreground-color=" << colour
 		     << " ! video/x-raw,width=320,height=240,framerate=30/1 ! m.video_sink ";
-	if (options_.audio)
+	if (options_.audio && !options_.audio_source.empty())
+		desc << options_.audio_source << " ! m.audio_sink ";
+	else if (options_.audio)
 		desc << "audiotestsrc is-live=true wave=sine volume=0.5 samplesperbuffer=960 freq="
 		     << options_.tone_hz << " ! m.audio_sink ";
 	desc << "m.video_src ! videoconvert ! video/x-raw,format=RGB ! "

@@ -32,6 +32,10 @@ struct PeerOptions {
 	bool audio = true;	      /* request audio_sink */
 	std::string codec = "vp8";
 	std::string extra; /* more meshcallbin properties, "k=v k=v" */
+	/* gst-launch descriptions replacing the test sources, e.g.
+	 * "switchvideosrc name=camera device=..." */
+	std::string video_source;
+	std::string audio_source;
 };
 
 struct TileInfo {
