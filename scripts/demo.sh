@@ -26,10 +26,12 @@ for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
+# Camera and microphone when there are any, else test pattern and silence
+# (switchvideosrc/switchaudiosrc: plugging a camera in later switches to it).
 GST_PLUGIN_PATH=$PWD/build/plugins/meshcall SINK=fakesink AUDIOSINK=fakesink \
-  pipelines/test-pattern.sh "ws://127.0.0.1:$port/ws" demo "demo test pattern" \
+  pipelines/camera.sh "ws://127.0.0.1:$port/ws" demo "demo camera" \
   > build/demo-peer.log 2>&1 &
 peer=$!
-echo "meshcall-server running (pid $server); a test-pattern peer is in room demo (pid $peer, log build/demo-peer.log)."
+echo "meshcall-server running (pid $server); a camera peer (test pattern without a camera) is in room demo (pid $peer, log build/demo-peer.log)."
 echo "open http://$host:$port/r/demo"
 wait "$server"

@@ -1,6 +1,8 @@
 /* The scripts in pipelines/ run for real (with fakesinks) and join a room;
  * `meson devenv` finds the uninstalled plugin for gst-inspect-1.0. */
 #include <cstdlib>
+#include <functional>
+#include <vector>
 
 #include "call_fixture.h"
 
@@ -15,7 +17,11 @@ std::string source_root()
 	return root ? root : ".";
 }
 
-TEST(Pipelines, TestPatternScriptJoinsAndIsSeen)
+/* Runs pipelines/<script> with fakesinks (and `env`, NAME=VALUE) as
+ * "script-peer" in a room with `viewer`, until the viewer decodes its video
+ * and audio and `check` holds for its id. */
+void run_script(const std::string &script, const std::vector<std::string> &env,
+		const std::function<bool(const CallPeer &, const std::string &)> &check)
 {
 	ServerProcess server;
 	std::string err;
@@ -29,10 +35,15 @@ TEST(Pipelines, TestPatternScriptJoinsAndIsSeen)
 	g_subprocess_launcher_setenv(launcher, "SINK", "fakesink", TRUE);
 	g_subprocess_launcher_setenv(launcher, "AUDIOSINK", "fakesink", TRUE);
 	g_subprocess_launcher_setenv(launcher, "EXTRA", "ice-addresses=127.0.0.1", TRUE);
-	std::string script = source_root() + "/pipelines/test-pattern.sh";
+	for (const std::string &e : env) {
+		auto eq = e.find('=');
+		g_subprocess_launcher_setenv(launcher, e.substr(0, eq).c_str(),
+					     e.substr(eq + 1).c_str(), TRUE);
+	}
+	std::string path = source_root() + "/pipelines/" + script;
 	GError *error = nullptr;
 	GSubprocess *proc =
-	    g_subprocess_launcher_spawn(launcher, &error, script.c_str(), server.ws_url().c_str(),
+	    g_subprocess_launcher_spawn(launcher, &error, path.c_str(), server.ws_url().c_str(),
 					"scripts", "script-peer", nullptr);
 	g_object_unref(launcher);
 	ASSERT_TRUE(proc) << (error ? error->message : "");
@@ -44,13 +55,34 @@ TEST(Pipelines, TestPatternScriptJoinsAndIsSeen)
 			    if (name == "script-peer")
 				    script_id = id;
 		    return !script_id.empty() && viewer.has_video_from(script_id) &&
-			   viewer.has_audio_from(script_id);
+			   viewer.has_audio_from(script_id) && check(viewer, script_id);
 	    },
 	    15);
 	g_subprocess_force_exit(proc);
 	g_subprocess_wait(proc, nullptr, nullptr);
 	g_object_unref(proc);
-	EXPECT_TRUE(seen) << "the script's peer was not decoded by the viewer";
+	EXPECT_TRUE(seen) << script << ": the script's peer was not decoded by the viewer";
+}
+
+TEST(Pipelines, TestPatternScriptJoinsAndIsSeen)
+{
+	run_script("test-pattern.sh", {},
+		   [](const CallPeer &, const std::string &) { return true; });
+}
+
+/* The camera script with the fake cameras of tests/fakedevices (on the
+ * test's GST_PLUGIN_PATH): the viewer sees the camera CAMERA names. */
+TEST(Pipelines, CameraScriptSendsTheChosenCamera)
+{
+	run_script("camera.sh", {"CAMERA=Fake Camera Blue", "MIC=test"},
+		   [](const CallPeer &viewer, const std::string &id) {
+			   auto c = viewer.tile_colour(id);
+			   return c && c->near(0x0000ff);
+		   });
+	run_script("camera.sh", {"CAMERA=test", "MIC=Fake Microphone 1000"},
+		   [](const CallPeer &viewer, const std::string &) {
+			   return viewer.tone_level(1000, 300) > 0.05;
+		   });
 }
 
 TEST(Pipelines, DevenvFindsTheUninstalledElement)
@@ -64,6 +96,13 @@ TEST(Pipelines, DevenvFindsTheUninstalledElement)
 	for (const char *word : {"video_sink", "audio_sink", "video_src", "audio_src", "server",
 				 "display-name", "ice-addresses", "video-codec", "peer-joined",
 				 "chat-received", "send-chat", "get-stats"})
+		EXPECT_NE(out.find(word), std::string::npos) << word;
+	ASSERT_TRUE(
+	    run_command({"meson", "devenv", "-C", build, "gst-inspect-1.0", "switchvideosrc"},
+			nullptr, &out, &error))
+	    << error;
+	for (const char *word :
+	     {"device", "devices", "active-device", "devices-changed", "width", "framerate"})
 		EXPECT_NE(out.find(word), std::string::npos) << word;
 }
 
