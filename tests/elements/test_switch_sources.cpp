@@ -514,6 +514,42 @@ TEST_F(SwitchSources, NamesDevicesByPathAndWaitsForMissingOnes)
 	EXPECT_TRUE(c.bus_problems().empty()) << c.bus_problems().front();
 }
 
+TEST_F(SwitchSources, CameraThatFailsToOpenAtStartRunsTheFallback)
+{
+	set_open_error(kCameras[1].name, "no permission");
+	Capture c(std::string(kVideo) + " device=\"Fake Camera Green\"");
+	ASSERT_TRUE(c.play());
+	ASSERT_TRUE(wait_until([&] { return c.has_message("device-failed", kCameras[1].name); }));
+	ASSERT_TRUE(shows(c, "bars"));
+	EXPECT_TRUE(active_is(c, "fallback"));
+	EXPECT_TRUE(c.bus_problems().empty()) << c.bus_problems().front();
+
+	set_open_error(kCameras[1].name, nullptr);
+	g_object_set(c.source(), "device", kCameras[1].name, nullptr);
+	ASSERT_TRUE(shows(c, "green"));
+}
+
+TEST_F(SwitchSources, AutoTakesTheFirstCameraAndOneThatIsPluggedIn)
+{
+	Capture c(kVideo);
+	auto devices = strv(c.source(), "devices");
+	ASSERT_FALSE(devices.empty());
+	const char *first = nullptr;
+	for (size_t i = 0; i < std::size(kCameras); i++)
+		if (devices[0] == kCameras[i].name)
+			first = std::array{"red", "green", "blue"}[i];
+	ASSERT_TRUE(first) << devices[0];
+	ASSERT_TRUE(c.play());
+	ASSERT_TRUE(shows(c, first)) << "auto is not the first camera listed: " << c.last_what();
+	for (const FakeCamera &cam : kCameras)
+		ASSERT_TRUE(remove_device(cam.name));
+	ASSERT_TRUE(shows(c, "bars"));
+	ASSERT_TRUE(add_camera(kCameras[2]));
+	ASSERT_TRUE(shows(c, "blue")) << "auto did not take the camera plugged in";
+	EXPECT_TRUE(active_is(c, kCameras[2].name));
+	EXPECT_TRUE(c.bus_problems().empty()) << c.bus_problems().front();
+}
+
 /* The child bin that holds the running microphone. */
 GstElement *running_chain(GstElement *source)
 {
