@@ -493,11 +493,19 @@ void reconcile(GstMeshcallSwitchSrc *self)
 	Target target = resolve(self);
 	if (target.kind == SourceKind::Device && s.blocked.count(target.entry->key()))
 		return; /* stay on what runs until it is plugged in again */
-	const ChainPtr &current = pending ? pending : active;
-	if (current && current->kind == target.kind &&
-	    (target.kind != SourceKind::Device ||
-	     (current->key == target.entry->key() && !current->lost)))
+	auto runs_target = [&](const ChainPtr &chain) {
+		return chain && chain->kind == target.kind &&
+		       (target.kind != SourceKind::Device ||
+			(chain->key == target.entry->key() && !chain->lost));
+	};
+	if (runs_target(pending ? pending : active))
 		return;
+	if (pending && runs_target(active)) {
+		/* Asked back before the new one took over: keep what runs (a
+		 * second chain on it would open the same device twice). */
+		discard_chain(self, pending);
+		return;
+	}
 	start_chain(self, target.kind, target.entry);
 }
 
