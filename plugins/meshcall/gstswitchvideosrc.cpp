@@ -79,7 +79,10 @@ std::string test_source(GstMeshcallSwitchSrc *, gboolean)
 std::string normaliser(GstMeshcallSwitchSrc *, GstDevice *device)
 {
 	/* Scale before converting: cheaper when shrinking a large picture. */
-	std::string chain = "videoscale ! videoconvert ! videorate";
+	/* skip-to-first: videorate would otherwise fill the time from the
+	 * segment start (0) to a late-added camera's first frame with copies of
+	 * it, a burst of old frames. */
+	std::string chain = "videoscale ! videoconvert ! videorate skip-to-first=true";
 	if (!device)
 		return chain;
 	g_autoptr(GstCaps) caps = gst_device_get_caps(device);

@@ -63,6 +63,7 @@ GstPadProbeReturn output_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
 	out.last_pts = pts;
 	out.last_end =
 	    GST_BUFFER_DURATION_IS_VALID(buffer) ? pts + GST_BUFFER_DURATION(buffer) : pts;
+	s.out_end = out.last_end;
 	if (s.discont.exchange(false)) {
 		buffer = gst_buffer_make_writable(buffer);
 		GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
@@ -74,6 +75,9 @@ GstPadProbeReturn output_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
 /* ---- chains ---- */
 
 static void finish_switch(GstMeshcallSwitchSrc *self, ChainPtr chain, ChainPtr old);
+
+/* The most a new camera's time is moved on when it takes over. */
+constexpr GstClockTime kMaxCatchUp = 150 * GST_MSECOND;
 
 struct ProbeData {
 	GstMeshcallSwitchSrc *self; /* the chain never outlives it */
@@ -118,6 +122,14 @@ static GstPadProbeReturn chain_probe(GstPad *, GstPadProbeInfo *info, gpointer d
 	if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
 		return chain.active ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 
+	GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstClockTime pts = GST_BUFFER_PTS(buffer);
+	if (chain.segment.format != GST_FORMAT_TIME)
+		return GST_PAD_PROBE_DROP;
+	GstClockTime running = gst_segment_to_running_time(&chain.segment, GST_FORMAT_TIME, pts);
+	if (!GST_CLOCK_TIME_IS_VALID(running))
+		return GST_PAD_PROBE_DROP;
+
 	if (!chain.active.load(std::memory_order_acquire)) {
 		/* The first buffer of a chain that waits for one takes over. */
 		ChainPtr old;
@@ -132,19 +144,40 @@ static GstPadProbeReturn chain_probe(GstPad *, GstPadProbeInfo *info, gpointer d
 				old->active = false;
 			chain.active = true;
 		}
+		/* A camera that delivers later after capture than the old one
+		 * (one at 15 fps behind videorate: tens of ms) has frames older
+		 * than the last one out; dropping them until its time caught up
+		 * left a hole in the video that long. Its time is moved on
+		 * instead, so its first frame follows the last one out, and the
+		 * shift then melts away over the next second or two (below).
+		 * Frames older than kMaxCatchUp are not a camera's delay but
+		 * a backlog (a driver's queued buffers): those are dropped.
+		 * Audio keeps its own time: overlapping buffers are dropped,
+		 * which costs at most a buffer. */
+		GstClockTime end = s.out_end.load();
+		if (!s.audio && GST_CLOCK_TIME_IS_VALID(end) && running < end &&
+		    end - running <= kMaxCatchUp)
+			chain.offset = end - running;
+		SWITCH_LOG(GST_LEVEL_DEBUG, self,
+			   "taking over at %" GST_TIME_FORMAT ", last out ended %" GST_TIME_FORMAT
+			   ", moved on by %" GST_TIME_FORMAT,
+			   GST_TIME_ARGS(running), GST_TIME_ARGS(end), GST_TIME_ARGS(chain.offset));
 		s.discont = true;
 		run_on_main(self, [chain = pd->chain, old](GstMeshcallSwitchSrc *self) {
 			finish_switch(self, chain, old);
 		});
 	}
 
-	GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-	GstClockTime pts = GST_BUFFER_PTS(buffer);
-	if (chain.segment.format != GST_FORMAT_TIME)
-		return GST_PAD_PROBE_DROP;
-	GstClockTime running = gst_segment_to_running_time(&chain.segment, GST_FORMAT_TIME, pts);
-	if (!GST_CLOCK_TIME_IS_VALID(running))
-		return GST_PAD_PROBE_DROP;
+	if (chain.offset) {
+		running += chain.offset;
+		/* Frames come out a little closer together (1/16 of a frame)
+		 * until the chain is back on its own capture times; always
+		 * forward, never piling up over many switches. */
+		GstClockTime step = GST_BUFFER_DURATION_IS_VALID(buffer)
+					? GST_BUFFER_DURATION(buffer) / 16
+					: GST_MSECOND;
+		chain.offset -= std::min(chain.offset, step);
+	}
 	if (running != pts) {
 		buffer = gst_buffer_make_writable(buffer);
 		GST_BUFFER_PTS(buffer) = running;

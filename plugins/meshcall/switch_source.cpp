@@ -285,6 +285,7 @@ GstStateChangeReturn change_state(GstElement *element, GstStateChange transition
 	case GST_STATE_CHANGE_READY_TO_PAUSED:
 		gst_caps_replace(&s.out.caps, nullptr);
 		s.out = Output{};
+		s.out_end = GST_CLOCK_TIME_NONE;
 		s.eos_allowed = false;
 		break;
 	default:

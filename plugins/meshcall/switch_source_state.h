@@ -43,6 +43,7 @@ struct Chain {
 
 	/* Streaming thread of the chain only. */
 	GstSegment segment{};
+	GstClockTime offset = 0; /* added to its running time, set on taking over */
 
 	std::atomic<bool> active{false}; /* its buffers go out */
 	/* Guarded by State::lock. */
@@ -83,6 +84,9 @@ struct State {
 	GstPad *srcpad = nullptr;     /* our ghost pad */
 	std::atomic<bool> eos_allowed{false};
 	std::atomic<bool> discont{false}; /* mark the next buffer out */
+	/* Where the last buffer out ended (Output::last_end), for a chain
+	 * taking over in its own streaming thread. */
+	std::atomic<GstClockTime> out_end{GST_CLOCK_TIME_NONE};
 	Output out;
 
 	/* Main context only. */
