@@ -75,28 +75,6 @@ bool parse_args(int argc, char **argv, Options &o)
 	return !o.server.empty() && o.peers >= 0 && o.sender_pid > 0 && o.window > 0;
 }
 
-/* Run-queue wait summed over the threads alive now (/proc/PID/schedstat is
- * the main thread's only): how long the sender was runnable but not running. */
-double runq_wait_threads(long pid)
-{
-	double total = 0;
-	std::string dir = "/proc/" + std::to_string(pid) + "/task";
-	GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
-	if (!d)
-		return -1;
-	while (const char *tid = g_dir_read_name(d)) {
-		std::string path = dir + "/" + tid + "/schedstat";
-		if (FILE *f = std::fopen(path.c_str(), "r")) {
-			unsigned long long run_ns = 0, wait_ns = 0;
-			if (std::fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2)
-				total += double(wait_ns) / 1e9;
-			std::fclose(f);
-		}
-	}
-	g_dir_close(d);
-	return total;
-}
-
 void pause_for(double seconds)
 {
 	wait_until([] { return false; }, seconds);

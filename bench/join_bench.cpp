@@ -24,6 +24,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include "incoming_media.h"
 #include "room_member.h"
 
 namespace meshcall::bench
@@ -169,30 +170,6 @@ struct Tag {
 	std::string who;
 	std::string element;
 };
-
-/* The webrtcbin an element sits in (webrtc-<peer id>), or "". */
-std::string webrtc_of(GstElement *e)
-{
-	for (GstObject *o = GST_OBJECT(e); o; o = GST_OBJECT_PARENT(o)) {
-		if (!GST_IS_ELEMENT(o))
-			break;
-		GstElementFactory *f = gst_element_get_factory(GST_ELEMENT(o));
-		if (f && g_str_equal(GST_OBJECT_NAME(f), "webrtcbin"))
-			return GST_OBJECT_NAME(o);
-	}
-	return "";
-}
-
-bool caps_are_video(GstPad *pad)
-{
-	GstCaps *caps = gst_pad_get_current_caps(pad);
-	if (!caps)
-		return false;
-	const char *media = gst_structure_get_string(gst_caps_get_structure(caps, 0), "media");
-	bool video = media && g_str_equal(media, "video");
-	gst_caps_unref(caps);
-	return video;
-}
 
 /* Records "`what` pt=N" at the first RTP buffer through `pad`. Which of a
  * webrtcbin's jitter buffers is the video one is known only later, from the
@@ -650,18 +627,6 @@ int keyframe_requests(const std::vector<Event> &events, const std::string &eleme
 		    g_str_has_prefix(e.what.c_str(), "depay-key requests="))
 			return std::atoi(e.what.c_str() + std::strlen("depay-key requests="));
 	return 0;
-}
-
-double percentile(std::vector<double> v, double p)
-{
-	v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }),
-		v.end());
-	if (v.empty())
-		return NAN;
-	std::sort(v.begin(), v.end());
-	/* Nearest rank. */
-	std::size_t rank = std::size_t(std::ceil(p / 100.0 * double(v.size())));
-	return v[std::min(v.size() - 1, rank ? rank - 1 : 0)];
 }
 
 int run(const Options &o)

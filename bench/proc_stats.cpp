@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
+#include <string>
 #include <unistd.h>
 
 namespace meshcall::bench
@@ -47,6 +49,30 @@ ProcSample sample_proc(long pid)
 		}
 	}
 	return s;
+}
+
+double runq_wait_threads(long pid)
+{
+	if (pid == 0)
+		pid = long(getpid());
+	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+	DIR *d = opendir(dir.c_str());
+	if (!d)
+		return -1;
+	double total = 0;
+	while (const dirent *e = readdir(d)) {
+		if (e->d_name[0] == '.')
+			continue;
+		const std::string path = dir + "/" + e->d_name + "/schedstat";
+		if (FILE *f = std::fopen(path.c_str(), "r")) {
+			unsigned long long run_ns = 0, wait_ns = 0;
+			if (std::fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2)
+				total += double(wait_ns) / 1e9;
+			std::fclose(f);
+		}
+	}
+	closedir(d);
+	return total;
 }
 
 MachineSample sample_machine()

@@ -25,4 +25,9 @@ MachineSample sample_machine();
  * unknown (process gone). */
 ProcSample sample_proc(long pid);
 
+/* Run-queue wait in seconds summed over the threads of a process (0: this
+ * one) alive now (/proc/PID/schedstat is the main thread's only): how long
+ * it was runnable but not running; -1 when the process is gone. */
+double runq_wait_threads(long pid);
+
 } // namespace meshcall::bench
