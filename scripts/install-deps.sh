@@ -11,6 +11,7 @@ PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice libnice-dev
   gstreamer1.0-libav gstreamer1.0-x iproute2 util-linux
+  chromium
 )
 
 missing=()
@@ -19,8 +20,12 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# The browser tests' driver (tests/browser, playwright-core from npm). By
+# command, not package: a NodeSource nodejs brings its own npm and conflicts
+# with Debian's npm package, which is installed only if npm is still missing.
+command -v node >/dev/null || missing+=(nodejs)
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && command -v npm >/dev/null; then
   exit 0
 fi
 
@@ -29,7 +34,13 @@ if [ "$(id -u)" -ne 0 ]; then
 else
   SUDO=
 fi
-echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+if ! command -v npm >/dev/null; then
+  echo "install-deps: installing npm" >&2
+  $SUDO apt-get install -y -q --no-install-recommends npm >&2
+fi

@@ -7,6 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+# The browser tests' driver, at the versions package-lock.json locks.
+if [ -f tests/browser/package-lock.json ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >&2 ||
+    { echo "0 passed, 1 failed"; exit 1; }
+fi
 
 status=0
 logs=()
