@@ -17,6 +17,20 @@ namespace {
 constexpr const char *kResourcePrefix = "/org/meshcall/web/";
 constexpr std::size_t kFreshRoomLength = 12;
 
+/* The files under /static/; anything else there is 404. */
+struct StaticFile {
+	const char *name;
+	const char *content_type;
+};
+constexpr StaticFile kStaticFiles[] = {
+	{"style.css", "text/css; charset=utf-8"},
+	{"start.js", "text/javascript; charset=utf-8"},
+	{"room.js", "text/javascript; charset=utf-8"},
+	{"peers.js", "text/javascript; charset=utf-8"},
+	{"media.js", "text/javascript; charset=utf-8"},
+	{"ui.js", "text/javascript; charset=utf-8"},
+};
+
 void respond(SoupServerMessage *msg, guint status, const char *content_type, std::string body)
 {
 	soup_server_message_set_status(msg, status, nullptr);
@@ -49,9 +63,10 @@ bool serve_resource(SoupServerMessage *msg, const char *file, const char *conten
 	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
 	soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
 	soup_message_headers_replace(headers, "Content-Security-Policy",
-				     "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+				     "default-src 'self'; script-src 'self'; "
 				     "connect-src 'self' ws: wss:; media-src 'self' blob:; "
-				     "img-src 'self' data: blob:");
+				     "img-src 'self' data: blob:; object-src 'none'; "
+				     "base-uri 'none'; frame-ancestors 'none'");
 	soup_message_headers_set_content_type(headers, content_type, nullptr);
 	soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
 	return true;
@@ -150,8 +165,13 @@ void handle_http_request(SoupServerMessage *msg, const char *path_c, RoomRegistr
 	if (path.starts_with("/r/") && protocol::is_valid_room(path.substr(3)) &&
 	    serve_resource(msg, "room.html", "text/html; charset=utf-8"))
 		return;
-	if (path == "/static/style.css" && serve_resource(msg, "style.css", "text/css"))
-		return;
+	if (path.starts_with("/static/")) {
+		for (const StaticFile &file : kStaticFiles) {
+			if (path.substr(8) == file.name &&
+			    serve_resource(msg, file.name, file.content_type))
+				return;
+		}
+	}
 	respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
 }
 

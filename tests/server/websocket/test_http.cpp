@@ -1,5 +1,6 @@
 /* The HTTP side of the server: room info, room creation, health, pages, metrics. */
 #include <set>
+#include <utility>
 
 #include <json-glib/json-glib.h>
 
@@ -177,6 +178,27 @@ TEST_F(HttpTest, HealthzAndPagesAnswer200)
 		    << path << ": " << page.content_type;
 		EXPECT_FALSE(page.body.empty()) << path;
 	}
+}
+
+TEST_F(HttpTest, StaticFilesOfTheBrowserClient)
+{
+	ASSERT_NO_FATAL_FAILURE(start_server());
+	const std::pair<const char *, const char *> files[] = {
+		{"/static/style.css", "text/css"},
+		{"/static/start.js", "text/javascript"},
+		{"/static/room.js", "text/javascript"},
+		{"/static/peers.js", "text/javascript"},
+		{"/static/media.js", "text/javascript"},
+		{"/static/ui.js", "text/javascript"},
+	};
+	for (const auto &[path, type] : files) {
+		HttpResponse file = get(path);
+		EXPECT_EQ(file.status, 200u) << path << ": " << file.error;
+		EXPECT_TRUE(starts_with(file.content_type, type)) << path << ": " << file.content_type;
+		EXPECT_FALSE(file.body.empty()) << path;
+	}
+	for (const char *path : {"/static/", "/static/index.html", "/static/nope.js", "/room.js"})
+		EXPECT_EQ(get(path).status, 404u) << path;
 }
 
 double error_count(const std::string &metrics, const char *code_dash, const char *code_underscore)

@@ -1,0 +1,483 @@
+// The room page: signaling over /ws (PROTOCOL.md), one PeerLink per remote
+// peer, chat, mute, device switching, reconnect, and window.meshcall.
+
+import {LocalMedia} from './media.js';
+import {PeerLink} from './peers.js';
+import * as ui from './ui.js';
+
+const PING_MS = 15000;
+const STATS_MS = 500;
+const BACKOFF_S = [0.5, 1, 2, 4, 5];
+const NAME_KEY = 'meshcall.name';
+
+const $ = id => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+const room = decodeURIComponent(location.pathname.replace(/^\/r\//, ''));
+const media = new LocalMedia();
+const session = {
+  state: 'idle', id: null, name: null, capacity: null, error: null, iceServers: [],
+  peers: new Map(),  // id -> {id, name, audio, video, link}
+  inbound: {},
+  negotiation: {offersSent: 0, offersReceived: 0, answersSent: 0, answersReceived: 0},
+  chat: [],
+  reconnects: 0,
+};
+let ws = null;
+let pingTimer = 0;
+let retryTimer = 0;
+let retries = 0;
+let everJoined = false;  // a welcome came since the user pressed Join
+let lostAfterJoin = false;
+
+// ---- status ------------------------------------------------------------
+
+function setState(state, text) {
+  session.state = state;
+  ui.setStatus(state, text);
+  const busy = state === 'joining' || state === 'joined' || state === 'reconnecting';
+  $('join').hidden = busy;
+  $('leave').hidden = !busy;
+  $('name').disabled = busy;
+  $('chat-input').disabled = state !== 'joined';
+  $('chat-send').disabled = state !== 'joined';
+}
+
+function roomFullText(capacity) {
+  const people = capacity ? `${capacity} ${capacity === 1 ? 'person' : 'people'}` : 'no space left';
+  return `This room is full (${people}). Try again later or use another room.`;
+}
+
+// The number for "room full" when neither a welcome nor the message told it.
+async function explainRoomFull() {
+  try {
+    const res = await fetch(`/api/rooms/${encodeURIComponent(room)}`);
+    const info = res.ok ? await res.json() : null;
+    if (info && session.state === 'error' && session.error?.code === 'room-full')
+      ui.setStatus('error', roomFullText(info.capacity));
+  } catch (e) { /* the text without the number stays */ }
+}
+
+function explainError(code, message) {
+  switch (code) {
+  case 'room-full': {
+    const said = /capacity (\d+)/.exec(message);
+    return roomFullText(session.capacity ?? (said ? Number(said[1]) : null));
+  }
+  case 'unauthorized':
+    return 'You are not allowed into this room: the invitation link is missing its ' +
+      'token, or the token has expired. Ask for a new link.';
+  case 'invalid-name':
+    return 'Please enter a name of 1 to 64 characters (no control characters).';
+  case 'invalid-room':
+    return 'This room name is not valid: use 1 to 64 letters, digits, "-" or "_".';
+  case 'rate-limited':
+    return 'You are sending too fast; that was not sent. Wait a moment.';
+  case 'bad-message':
+    return `The server refused a message: ${message}`;
+  default:
+    return `The server said: ${message || code}`;
+  }
+}
+
+// ---- signaling ------------------------------------------------------------
+
+function send(msg) {
+  if (ws && ws.readyState === WebSocket.OPEN)
+    ws.send(JSON.stringify(msg));
+}
+
+function connect() {
+  clearTimeout(retryTimer);
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  const socket = new WebSocket(url);
+  ws = socket;
+  socket.addEventListener('open', () => {
+    const join = {type: 'join', room};
+    const token = params.get('token');
+    const name = $('name').value.trim();
+    // A token's name claim may stand in for the name (PROTOCOL.md, Tokens).
+    if (name || !token)
+      join.name = name;
+    if (token)
+      join.token = token;
+    send(join);
+    pingTimer = setInterval(() => send({type: 'ping'}), PING_MS);
+  });
+  socket.addEventListener('message', e => {
+    if (socket !== ws)
+      return;
+    let msg;
+    try {
+      msg = JSON.parse(e.data);
+    } catch (err) {
+      return;
+    }
+    if (msg && typeof msg.type === 'string')
+      handle(msg);
+  });
+  socket.addEventListener('close', () => {
+    if (socket === ws)
+      lost();
+  });
+}
+
+// The socket closed without us asking: drop the calls and come back.
+function lost() {
+  clearInterval(pingTimer);
+  ws = null;
+  teardownPeers();
+  if (session.state !== 'joining' && session.state !== 'joined' &&
+      session.state !== 'reconnecting')
+    return;
+  if (session.state === 'joined')
+    lostAfterJoin = true;
+  const delay = BACKOFF_S[Math.min(retries, BACKOFF_S.length - 1)];
+  retries++;
+  setState('reconnecting', everJoined
+    ? 'Connection to the server lost — reconnecting…'
+    : 'Cannot reach the server — retrying…');
+  retryTimer = setTimeout(connect, delay * 1000);
+}
+
+// Ends the session on purpose (Leave, a refused join, leaving the page).
+function disconnect(sayLeave) {
+  clearInterval(pingTimer);
+  clearTimeout(retryTimer);
+  const socket = ws;
+  ws = null;
+  if (socket) {
+    if (sayLeave && socket.readyState === WebSocket.OPEN)
+      socket.send(JSON.stringify({type: 'leave'}));
+    socket.close(1000);
+  }
+  teardownPeers();
+}
+
+function handle(msg) {
+  switch (msg.type) {
+  case 'welcome': return onWelcome(msg);
+  case 'peer-joined': return addPeer(msg.peer, false);
+  case 'peer-left': return dropPeer(msg.id);
+  case 'peer-media': return onPeerMedia(msg);
+  case 'offer': return linkFor(msg.from).answer(msg.sdp);
+  case 'answer': return session.peers.get(msg.from)?.link.accept(msg.sdp);
+  case 'candidate': return linkFor(msg.from).addCandidate(msg);
+  case 'chat': return onChat(msg);
+  case 'error': return onError(msg);
+  default: return undefined;  // pong, and whatever a later protocol adds
+  }
+}
+
+function onWelcome(msg) {
+  session.id = msg.id;
+  session.name = msg.name;
+  session.capacity = msg.capacity;
+  session.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+  retries = 0;
+  if (lostAfterJoin)
+    session.reconnects++;
+  lostAfterJoin = false;
+  everJoined = true;
+  setState('joined', `You are in room ${msg.room} as ${msg.name}.`);
+  mergeHistory(Array.isArray(msg.history) ? msg.history : []);
+  refreshSelf();
+  // Peers assume a newcomer has camera and microphone on; say otherwise.
+  if (!media.sending('audio') || !media.sending('video'))
+    sendMediaState();
+  // The joiner offers (PROTOCOL.md): one offer to every peer already here.
+  for (const peer of msg.peers || [])
+    addPeer(peer, true);
+}
+
+function addPeer(peer, offer) {
+  if (!peer || typeof peer.id !== 'string')
+    return;
+  const entry = session.peers.get(peer.id) || newPeer(peer.id);
+  entry.name = String(peer.name ?? '');
+  entry.audio = peer.audio !== false;
+  entry.video = peer.video !== false;
+  showPeer(entry);
+  if (offer)
+    entry.link.offer();
+}
+
+function newPeer(id) {
+  const entry = {id, name: '', audio: true, video: true, link: null};
+  entry.link = new PeerLink(id, {
+    iceServers: session.iceServers,
+    media,
+    send,
+    counters: session.negotiation,
+    onchange: () => showPeer(entry),
+    onerror: text => ui.setStatus(session.state, `${text} (with ${entry.name || 'a peer'})`),
+  });
+  session.peers.set(id, entry);
+  return entry;
+}
+
+// Offers and candidates may come before peer-joined would have told us the name.
+function linkFor(id) {
+  return (session.peers.get(id) || newPeer(id)).link;
+}
+
+function showPeer(entry) {
+  if (session.peers.get(entry.id) !== entry)
+    return;
+  ui.showPeer(plainPeer(entry), entry.link.remoteStream);
+}
+
+function dropPeer(id) {
+  const entry = session.peers.get(id);
+  if (entry) {
+    entry.link.close();
+    session.peers.delete(id);
+  }
+  delete session.inbound[id];
+  ui.removePeer(id);
+}
+
+function teardownPeers() {
+  for (const id of [...session.peers.keys()])
+    dropPeer(id);
+  ui.removeAllPeers();
+}
+
+function onPeerMedia(msg) {
+  const entry = session.peers.get(msg.id);
+  if (!entry)
+    return;
+  entry.audio = msg.audio !== false;
+  entry.video = msg.video !== false;
+  showPeer(entry);
+}
+
+function onError(msg) {
+  const code = String(msg.code || 'error');
+  const message = String(msg.message || '');
+  session.error = {code, message};
+  const text = explainError(code, message);
+  const joining = session.state === 'joining' || session.state === 'reconnecting';
+  if (msg.ref === 'join' ||
+      (joining && ['room-full', 'unauthorized', 'invalid-name', 'invalid-room'].includes(code))) {
+    // A refused join needs the user: never retry on our own.
+    disconnect(false);
+    setState('error', text);
+    if (code === 'room-full' && !/\d/.test(text))
+      explainRoomFull();
+    return;
+  }
+  // A peer that left while our message was on its way: peer-left follows.
+  if (code !== 'unknown-peer')
+    ui.setStatus(session.state, text);
+}
+
+// ---- chat ------------------------------------------------------------
+
+function chatLine(msg) {
+  return {seq: msg.seq, from: String(msg.from ?? ''), name: String(msg.name ?? ''),
+    text: String(msg.text ?? ''), ts: msg.ts};
+}
+
+function onChat(msg) {
+  if (session.chat.some(l => l.seq === msg.seq))
+    return;
+  const line = chatLine(msg);
+  session.chat.push(line);
+  ui.appendChat(line, session.id);
+}
+
+// After a reconnect the history overlaps what we have. If it contradicts it,
+// the room was emptied and made anew (a server restart; seq starts again at
+// 1): the old lines stay on screen, set apart, and the new room's count.
+function mergeHistory(history) {
+  const known = new Map(session.chat.map(l => [l.seq, l]));
+  const fits = history.every(h => {
+    const old = known.get(h.seq);
+    return !old || (old.from === h.from && old.text === h.text);
+  });
+  const lastSeq = lines => (lines.length ? lines[lines.length - 1].seq : 0);
+  if (session.chat.length && (!fits || lastSeq(history) < lastSeq(session.chat))) {
+    session.chat = [];
+    ui.setChatApart('The room started afresh; the lines above are from before.');
+  }
+  for (const h of history)
+    onChat(h);
+}
+
+// ---- local media ------------------------------------------------------------
+
+function sendMediaState() {
+  send({type: 'media', audio: media.sending('audio'), video: media.sending('video')});
+}
+
+// What a device picker says while no device of its kind is in use.
+function pickerNote(kind, noun) {
+  if (!media.starting)
+    return 'choose after joining';
+  return media.devices[kind].length ? `no ${noun} in use` : `no ${noun} found`;
+}
+
+function refreshSelf() {
+  ui.showSelf(session.name || $('name').value.trim(), media.tracks.video,
+    media.sending('audio'), media.sending('video'));
+  ui.setMuteButton($('mute-audio'), 'audio', media.muted.audio, !!media.tracks.audio);
+  ui.setMuteButton($('mute-video'), 'video', media.muted.video, !!media.tracks.video);
+  ui.fillDevices($('camera-select'), media.devices.video, media.deviceId('video'), 'Camera',
+    pickerNote('video', 'camera'));
+  ui.fillDevices($('mic-select'), media.devices.audio, media.deviceId('audio'), 'Microphone',
+    pickerNote('audio', 'microphone'));
+  ui.setMediaNote(media.note);
+}
+
+function toggleMute(kind) {
+  media.setMuted(kind, !media.muted[kind]);
+  sendMediaState();
+}
+
+async function switchDevice(kind, deviceId) {
+  if (!deviceId)
+    return;
+  const hadTrack = !!media.tracks[kind];
+  try {
+    await media.switchDevice(kind, deviceId,
+      () => [...session.peers.values()].map(p => p.link.sender(kind)).filter(Boolean));
+    if (!hadTrack)
+      sendMediaState();
+  } catch (e) {
+    const noun = kind === 'video' ? 'camera' : 'microphone';
+    refreshSelf();
+    ui.setMediaNote(`Could not switch to that ${noun}` +
+      (hadTrack ? '; the previous one stays on.' : '.'));
+  }
+}
+
+// ---- actions ------------------------------------------------------------
+
+async function join() {
+  if (session.state === 'joining' || session.state === 'joined' ||
+      session.state === 'reconnecting')
+    return;
+  const name = $('name').value.trim();
+  $('name').value = name;
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch (e) { /* private mode: the name is just not remembered */ }
+  session.error = null;
+  everJoined = false;
+  lostAfterJoin = false;
+  retries = 0;
+  setState('joining', 'Starting camera and microphone…');
+  await media.start();
+  refreshSelf();
+  if (session.state !== 'joining')
+    return;  // left meanwhile
+  ui.setStatus('joining', `Joining room ${room}…`);
+  connect();
+}
+
+function leave() {
+  disconnect(true);
+  setState('idle', 'You left the room. Press Join to come back.');
+}
+
+async function copyInvite() {
+  const link = `${location.origin}/r/${room}`;
+  const field = $('invite-link');
+  field.value = link;
+  try {
+    await navigator.clipboard.writeText(link);
+    ui.setStatus(session.state, 'Invite link copied. Paste it to whoever you want to invite.');
+  } catch (e) {
+    $('invite').hidden = false;
+    field.focus();
+    field.select();
+    ui.setStatus(session.state, 'Copy the invite link from the field below the buttons.');
+  }
+}
+
+// ---- stats ------------------------------------------------------------
+
+async function pollStats() {
+  for (const entry of [...session.peers.values()]) {
+    try {
+      const counts = await entry.link.inbound();
+      if (session.peers.get(entry.id) === entry)
+        session.inbound[entry.id] = counts;
+    } catch (e) { /* closed meanwhile */ }
+  }
+}
+
+// ---- window.meshcall: a read-only view for tests and debugging ----
+
+function plainPeer(p) {
+  return {id: p.id, name: p.name, audio: p.audio, video: p.video,
+    connectionState: p.link.connectionState};
+}
+
+function frozen(value) {
+  if (value && typeof value === 'object') {
+    Object.values(value).forEach(frozen);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const view = {
+  get state() { return session.state; },
+  get id() { return session.id; },
+  get room() { return room; },
+  get name() { return session.name; },
+  get capacity() { return session.capacity; },
+  get error() { return frozen(session.error && {...session.error}); },
+  get participants() { return frozen([...session.peers.values()].map(plainPeer)); },
+  get inbound() {
+    return frozen(Object.fromEntries(Object.entries(session.inbound).map(([k, v]) => [k, {...v}])));
+  },
+  get negotiation() { return frozen({...session.negotiation}); },
+  get local() { return frozen(media.describe()); },
+  get chat() {
+    return frozen(session.chat.map(l => ({seq: l.seq, from: l.from, name: l.name, text: l.text})));
+  },
+  get reconnects() { return session.reconnects; },
+};
+Object.defineProperty(window, 'meshcall', {value: Object.freeze(view), enumerable: true});
+
+// ---- wiring ------------------------------------------------------------
+
+function init() {
+  let stored = '';
+  try {
+    stored = localStorage.getItem(NAME_KEY) || '';
+  } catch (e) { /* no storage */ }
+  $('name').value = params.get('name') ?? stored;
+  $('room-name').textContent = room;
+  $('invite-link').value = `${location.origin}/r/${room}`;
+
+  media.onchange = refreshSelf;
+  $('join-form').addEventListener('submit', e => { e.preventDefault(); join(); });
+  $('leave').addEventListener('click', leave);
+  $('mute-audio').addEventListener('click', () => toggleMute('audio'));
+  $('mute-video').addEventListener('click', () => toggleMute('video'));
+  $('camera-select').addEventListener('change', e => switchDevice('video', e.target.value));
+  $('mic-select').addEventListener('change', e => switchDevice('audio', e.target.value));
+  $('copy-link').addEventListener('click', copyInvite);
+  $('chat-form').addEventListener('submit', e => {
+    e.preventDefault();
+    const input = $('chat-input');
+    const text = input.value.trim();
+    if (!text || session.state !== 'joined')
+      return;
+    send({type: 'chat', text});
+    input.value = '';  // the server's echo puts the line in the log
+  });
+  window.addEventListener('pagehide', () => disconnect(true));
+  setInterval(pollStats, STATS_MS);
+
+  setState('idle', 'Enter your name and press Join.');
+  refreshSelf();
+  if (params.get('autojoin') === '1')
+    join();
+}
+
+init();
