@@ -8,6 +8,8 @@
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 
+#include "main_context.h"
+
 GST_DEBUG_CATEGORY_EXTERN(meshcallbin_debug);
 #define GST_CAT_DEFAULT meshcallbin_debug
 
@@ -28,6 +30,8 @@ constexpr guint kIcePacingMs = 5;
 constexpr auto kStatsTimeout = std::chrono::milliseconds(500);
 
 using WeakBranch = std::weak_ptr<PeerBranch>;
+/* A create-offer / create-answer on its way. */
+using DescriptionRequest = std::pair<WeakBranch, GstWebRTCSDPType>;
 
 void free_weak(gpointer data, GClosure *)
 {
@@ -55,23 +59,6 @@ GstElement *make(const char *factory)
 const char *kind_name(MediaKind kind)
 {
 	return kind == MediaKind::Video ? "video" : "audio";
-}
-
-/* Queues `f` on the default main context (where signaling and removal live),
- * never running it inline: callers may be inside a pad probe. */
-void invoke_on_main(std::function<void()> f)
-{
-	auto *heap = new std::function<void()>(std::move(f));
-	GSource *source = g_idle_source_new();
-	g_source_set_callback(
-	    source,
-	    [](gpointer d) -> gboolean {
-		    (*static_cast<std::function<void()> *>(d))();
-		    return G_SOURCE_REMOVE;
-	    },
-	    heap, [](gpointer d) { delete static_cast<std::function<void()> *>(d); });
-	g_source_attach(source, g_main_context_default());
-	g_source_unref(source);
 }
 
 /* Without codec preferences webrtcbin leaves a transceiver out of the SDP
@@ -359,36 +346,68 @@ void PeerBranch::create_offer()
 		offer_sent_ = true;
 	}
 	GST_DEBUG("peer %s: creating offer", id_.c_str());
-	GstPromise *promise = gst_promise_new_with_change_func(
-	    [](GstPromise *p, gpointer d) {
-		    if (auto self = lock_weak(d))
-			    self->on_offer_created(p);
-	    },
-	    new WeakBranch(weak_from_this()), free_weak_notify);
-	g_signal_emit_by_name(webrtc_.get(), "create-offer", nullptr, promise);
+	create_description(GST_WEBRTC_SDP_TYPE_OFFER);
 }
 
-void PeerBranch::on_offer_created(GstPromise *promise)
+/* create-offer / create-answer, then set it locally and send it. */
+void PeerBranch::create_description(GstWebRTCSDPType type)
 {
+	auto *data = new DescriptionRequest(weak_from_this(), type);
+	GstPromise *promise = gst_promise_new_with_change_func(
+	    [](GstPromise *p, gpointer d) {
+		    auto *data = static_cast<DescriptionRequest *>(d);
+		    if (auto self = data->first.lock())
+			    self->on_description_created(p, data->second);
+		    else
+			    gst_promise_unref(p);
+	    },
+	    data, [](gpointer d) { delete static_cast<DescriptionRequest *>(d); });
+	g_signal_emit_by_name(webrtc_.get(),
+			      type == GST_WEBRTC_SDP_TYPE_OFFER ? "create-offer" : "create-answer",
+			      nullptr, promise);
+}
+
+void PeerBranch::on_description_created(GstPromise *promise, GstWebRTCSDPType type)
+{
+	const char *what = gst_webrtc_sdp_type_to_string(type);
 	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
 		gst_promise_unref(promise);
 		return;
 	}
 	const GstStructure *reply = gst_promise_get_reply(promise);
-	GstWebRTCSessionDescription *offer = nullptr;
+	GstWebRTCSessionDescription *desc = nullptr;
 	if (reply)
-		gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
-				  nullptr);
+		gst_structure_get(reply, what, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, nullptr);
 	gst_promise_unref(promise);
-	if (!offer) {
-		host_.peer_warning(id_, "webrtcbin could not create an offer");
+	if (!desc) {
+		host_.peer_warning(id_, type == GST_WEBRTC_SDP_TYPE_OFFER
+					    ? "webrtcbin could not create an offer"
+					    : "webrtcbin could not answer the peer's offer");
 		return;
 	}
-	g_signal_emit_by_name(webrtc_.get(), "set-local-description", offer, nullptr);
-	g_autofree char *text = gst_sdp_message_as_text(offer->sdp);
-	GST_LOG("peer %s: our offer:\n%s", id_.c_str(), text);
-	gst_webrtc_session_description_free(offer);
-	signaling_->send_offer(id_, text);
+	g_signal_emit_by_name(webrtc_.get(), "set-local-description", desc, nullptr);
+	g_autofree char *text = gst_sdp_message_as_text(desc->sdp);
+	GST_LOG("peer %s: our %s:\n%s", id_.c_str(), what, text);
+	gst_webrtc_session_description_free(desc);
+	if (type == GST_WEBRTC_SDP_TYPE_OFFER)
+		signaling_->send_offer(id_, text);
+	else
+		signaling_->send_answer(id_, text);
+}
+
+/* Takes sdp; on_remote_description_set() follows. */
+void PeerBranch::set_remote_description(GstSDPMessage *sdp, GstWebRTCSDPType type)
+{
+	GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new(type, sdp);
+	GstPromise *promise = gst_promise_new_with_change_func(
+	    [](GstPromise *p, gpointer d) {
+		    gst_promise_unref(p);
+		    if (auto self = lock_weak(d))
+			    self->on_remote_description_set();
+	    },
+	    new WeakBranch(weak_from_this()), free_weak_notify);
+	g_signal_emit_by_name(webrtc_.get(), "set-remote-description", desc, promise);
+	gst_webrtc_session_description_free(desc);
 }
 
 void PeerBranch::handle_offer(const std::string &sdp_text)
@@ -411,17 +430,7 @@ void PeerBranch::handle_offer(const std::string &sdp_text)
 					    ": it will not get our video");
 	}
 
-	GstWebRTCSessionDescription *offer =
-	    gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-	GstPromise *promise = gst_promise_new_with_change_func(
-	    [](GstPromise *p, gpointer d) {
-		    gst_promise_unref(p);
-		    if (auto self = lock_weak(d))
-			    self->on_remote_description_set();
-	    },
-	    new WeakBranch(weak_from_this()), free_weak_notify);
-	g_signal_emit_by_name(webrtc_.get(), "set-remote-description", offer, promise);
-	gst_webrtc_session_description_free(offer);
+	set_remote_description(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
 }
 
 void PeerBranch::on_remote_description_set()
@@ -436,40 +445,8 @@ void PeerBranch::on_remote_description_set()
 	}
 	for (const auto &[mline, cand] : pending)
 		g_signal_emit_by_name(webrtc_.get(), "add-ice-candidate", mline, cand.c_str());
-	if (role_ != Role::Answerer)
-		return;
-	GstPromise *promise = gst_promise_new_with_change_func(
-	    [](GstPromise *p, gpointer d) {
-		    if (auto self = lock_weak(d))
-			    self->on_answer_created(p);
-		    else
-			    gst_promise_unref(p);
-	    },
-	    new WeakBranch(weak_from_this()), free_weak_notify);
-	g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, promise);
-}
-
-void PeerBranch::on_answer_created(GstPromise *promise)
-{
-	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
-		gst_promise_unref(promise);
-		return;
-	}
-	const GstStructure *reply = gst_promise_get_reply(promise);
-	GstWebRTCSessionDescription *answer = nullptr;
-	if (reply)
-		gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer,
-				  nullptr);
-	gst_promise_unref(promise);
-	if (!answer) {
-		host_.peer_warning(id_, "webrtcbin could not answer the peer's offer");
-		return;
-	}
-	g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer, nullptr);
-	g_autofree char *text = gst_sdp_message_as_text(answer->sdp);
-	GST_LOG("peer %s: our answer:\n%s", id_.c_str(), text);
-	gst_webrtc_session_description_free(answer);
-	signaling_->send_answer(id_, text);
+	if (role_ == Role::Answerer)
+		create_description(GST_WEBRTC_SDP_TYPE_ANSWER);
 }
 
 void PeerBranch::handle_answer(const std::string &sdp_text)
@@ -479,17 +456,7 @@ void PeerBranch::handle_answer(const std::string &sdp_text)
 		host_.peer_warning(id_, "the peer's answer is not valid SDP");
 		return;
 	}
-	GstWebRTCSessionDescription *answer =
-	    gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-	GstPromise *promise = gst_promise_new_with_change_func(
-	    [](GstPromise *p, gpointer d) {
-		    gst_promise_unref(p);
-		    if (auto self = lock_weak(d))
-			    self->on_remote_description_set();
-	    },
-	    new WeakBranch(weak_from_this()), free_weak_notify);
-	g_signal_emit_by_name(webrtc_.get(), "set-remote-description", answer, promise);
-	gst_webrtc_session_description_free(answer);
+	set_remote_description(sdp, GST_WEBRTC_SDP_TYPE_ANSWER);
 }
 
 void PeerBranch::handle_candidate(unsigned mline, const std::string &candidate)
@@ -688,7 +655,7 @@ void PeerBranch::remove(std::function<void()> done)
 	}
 	if (tee_pads.empty()) {
 		auto self = shared_from_this();
-		invoke_on_main([self] { self->finish_removal(); });
+		invoke_on([self] { self->finish_removal(); });
 		return;
 	}
 	/* Unlink at the tee while no buffer passes (fact 6); the probe may run
@@ -712,7 +679,7 @@ void PeerBranch::remove(std::function<void()> done)
 				    last = --self->tee_pads_pending_ == 0;
 			    }
 			    if (last)
-				    invoke_on_main([self] { self->finish_removal(); });
+				    invoke_on([self] { self->finish_removal(); });
 			    return GST_PAD_PROBE_REMOVE;
 		    },
 		    new std::shared_ptr<PeerBranch>(shared_from_this()),

@@ -115,8 +115,9 @@ private:
 	void on_pad_added(GstPad *pad);
 	void on_negotiation_needed();
 	void create_offer();
-	void on_offer_created(GstPromise *promise);
-	void on_answer_created(GstPromise *promise);
+	void create_description(GstWebRTCSDPType type);
+	void on_description_created(GstPromise *promise, GstWebRTCSDPType type);
+	void set_remote_description(GstSDPMessage *sdp, GstWebRTCSDPType type);
 	void on_remote_description_set();
 	void on_connection_state();
 	void on_ice_connection_state();

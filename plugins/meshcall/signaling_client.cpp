@@ -37,6 +37,8 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
+#include "main_context.h"
+
 GST_DEBUG_CATEGORY_STATIC(signaling_debug);
 #define GST_CAT_DEFAULT signaling_debug
 
@@ -172,11 +174,6 @@ struct SignalingClient::Impl {
 	static void on_error(SoupWebsocketConnection *conn, GError *error, gpointer data);
 	static gboolean on_ping_timer(gpointer data);
 	static void delete_weak(gpointer data) { delete static_cast<std::weak_ptr<Impl> *>(data); }
-
-	struct Task {
-		std::weak_ptr<Impl> impl;
-		std::function<void(Impl &)> run;
-	};
 };
 
 SignalingClient::Impl::~Impl()
@@ -186,31 +183,30 @@ SignalingClient::Impl::~Impl()
 	release_connection(false);
 }
 
-void SignalingClient::Impl::post(std::function<void(Impl &)> run)
+/* Signaling work runs at default priority, ahead of idle work. */
+static GSource *task_source()
 {
 	GSource *source = g_idle_source_new();
 	g_source_set_priority(source, G_PRIORITY_DEFAULT);
-	g_source_set_static_name(source, "meshcall signaling task");
-	g_source_set_callback(
-	    source,
-	    [](gpointer data) -> gboolean {
-		    auto *task = static_cast<Task *>(data);
-		    if (std::shared_ptr<Impl> impl = task->impl.lock()) {
-			    ThreadDefaultContext scope(impl->context);
+	return source;
+}
+
+void SignalingClient::Impl::post(std::function<void(Impl &)> run)
+{
+	invoke_on(
+	    [impl = self, run = std::move(run)] {
+		    if (std::shared_ptr<Impl> strong = impl.lock()) {
+			    ThreadDefaultContext scope(strong->context);
 			    try {
-				    task->run(*impl);
+				    run(*strong);
 			    } catch (const std::exception &e) {
 				    GST_ERROR("signaling task failed: %s", e.what());
 			    } catch (...) {
 				    GST_ERROR("signaling task failed");
 			    }
 		    }
-		    return G_SOURCE_REMOVE;
 	    },
-	    new Task{self, std::move(run)},
-	    [](gpointer data) { delete static_cast<Task *>(data); });
-	g_source_attach(source, context);
-	g_source_unref(source);
+	    context, task_source(), "meshcall signaling task");
 }
 
 /* Runs `fn(callbacks)` unless close() was called. */
@@ -607,22 +603,13 @@ SignalingClient::~SignalingClient()
 	 * callback: the last strong reference goes to a cleanup source, which
 	 * runs after the shut_down() queued by close(). If the context is
 	 * finalised first, the source's GDestroyNotify frees Impl. */
-	GSource *source = g_idle_source_new();
-	g_source_set_priority(source, G_PRIORITY_DEFAULT);
-	g_source_set_static_name(source, "meshcall signaling cleanup");
-	g_source_set_callback(
-	    source,
-	    [](gpointer data) -> gboolean {
-		    Impl &impl = **static_cast<std::shared_ptr<Impl> *>(data);
-		    ThreadDefaultContext scope(impl.context);
-		    impl.shut_down();
-		    impl.release_connection(true);
-		    return G_SOURCE_REMOVE;
+	invoke_on(
+	    [impl = std::shared_ptr<Impl>(std::move(impl_))] {
+		    ThreadDefaultContext scope(impl->context);
+		    impl->shut_down();
+		    impl->release_connection(true);
 	    },
-	    new std::shared_ptr<Impl>(std::move(impl_)),
-	    [](gpointer data) { delete static_cast<std::shared_ptr<Impl> *>(data); });
-	g_source_attach(source, context);
-	g_source_unref(source);
+	    context, task_source(), "meshcall signaling cleanup");
 	g_main_context_unref(context);
 }
 

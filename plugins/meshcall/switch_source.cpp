@@ -32,6 +32,7 @@
 
 #include <algorithm>
 
+#include "main_context.h"
 #include "switch_source_state.h"
 
 using namespace meshcall;
@@ -65,33 +66,22 @@ State &state_of(GstMeshcallSwitchSrc *self)
 void run_on_main(GstMeshcallSwitchSrc *self, std::function<void(GstMeshcallSwitchSrc *)> fn,
 		 GSource *source)
 {
-	struct Call {
+	/* Holds a weak reference: the element may be gone when it runs. */
+	struct WeakElement {
 		GWeakRef ref;
-		std::function<void(GstMeshcallSwitchSrc *)> fn;
+		explicit WeakElement(GstMeshcallSwitchSrc *self) { g_weak_ref_init(&ref, self); }
+		~WeakElement() { g_weak_ref_clear(&ref); }
 	};
-	auto *call = new Call{{}, std::move(fn)};
-	g_weak_ref_init(&call->ref, self);
-	if (!source)
-		source = g_idle_source_new();
-	g_source_set_callback(
-	    source,
-	    [](gpointer data) -> gboolean {
-		    auto *call = static_cast<Call *>(data);
+	auto weak = std::make_shared<WeakElement>(self);
+	invoke_on(
+	    [weak, fn = std::move(fn)] {
 		    if (auto *obj =
-			    static_cast<GstMeshcallSwitchSrc *>(g_weak_ref_get(&call->ref))) {
-			    call->fn(obj);
+			    static_cast<GstMeshcallSwitchSrc *>(g_weak_ref_get(&weak->ref))) {
+			    fn(obj);
 			    g_object_unref(obj);
 		    }
-		    return G_SOURCE_REMOVE;
 	    },
-	    call,
-	    [](gpointer data) {
-		    auto *call = static_cast<Call *>(data);
-		    g_weak_ref_clear(&call->ref);
-		    delete call;
-	    });
-	g_source_attach(source, g_main_context_default());
-	g_source_unref(source);
+	    nullptr, source);
 }
 
 void post_device_message(GstMeshcallSwitchSrc *self, const char *name, const std::string &device,
