@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "media_graph.h"
@@ -49,7 +50,9 @@ static GType meshcall_video_codec_get_type()
 	static const GEnumValue values[] = {
 	    {CODEC_VP8, "VP8 (every WebRTC peer decodes it)", "vp8"},
 	    {CODEC_H264, "H.264 constrained baseline", "h264"},
-	    {CODEC_AUTO, "VP8 when its encoder is installed, else H.264", "auto"},
+	    {CODEC_AUTO,
+	     "H.264 when the machine has a hardware encoder, else VP8 (else software H.264)",
+	     "auto"},
 	    {0, nullptr, nullptr}};
 	if (g_once_init_enter(&type))
 		g_once_init_leave(&type, g_enum_register_static("GstMeshcallVideoCodec", values));
@@ -77,6 +80,8 @@ struct Settings {
 	unsigned width = 1280;
 	unsigned height = 720;
 	bool encoder_per_peer = false;
+	bool mute_audio = false;
+	bool mute_video = false;
 };
 
 struct BitrateSample {
@@ -101,7 +106,8 @@ struct State final : PeerHost {
 
 	/* Lock order: settings_lock, then lock, then a PeerBranch's lock. */
 	std::mutex settings_lock;
-	Settings settings; /* guarded by settings_lock */
+	Settings settings;	   /* guarded by settings_lock */
+	std::string video_encoder; /* factory, once video_sink exists; guarded by settings_lock */
 
 	std::unique_ptr<MediaGraph> media; /* built in _init, freed in _finalize */
 	MediaSettings media_settings;	   /* fixed when the first sink pad is made */
@@ -153,6 +159,9 @@ enum {
 	PROP_HEIGHT,
 	PROP_PEER_ID,
 	PROP_ENCODER_PER_PEER,
+	PROP_MUTE_AUDIO,
+	PROP_MUTE_VIDEO,
+	PROP_VIDEO_ENCODER,
 };
 
 enum {
@@ -181,6 +190,25 @@ static GstStaticPadTemplate audio_src_template = GST_STATIC_PAD_TEMPLATE(
 static void post_element_message(GstMeshcallBin *self, GstStructure *s)
 {
 	gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+/* Appends `s` (taken) to `array`, a GST_TYPE_ARRAY value. */
+static void array_take_structure(GValue *array, GstStructure *s)
+{
+	GValue v = G_VALUE_INIT;
+	g_value_init(&v, GST_TYPE_STRUCTURE);
+	g_value_take_boxed(&v, s);
+	gst_value_array_append_and_take_value(array, &v);
+}
+
+/* Tells the room whether our microphone and camera are on (PROTOCOL.md
+ * `media`); dropped when not joined. The caller holds settings_lock, so the
+ * state set last is the state sent last. */
+static void send_media_state_locked(State *st)
+{
+	std::lock_guard l(st->lock);
+	if (st->joined && st->signaling)
+		st->signaling->send_media(!st->settings.mute_audio, !st->settings.mute_video);
 }
 
 static std::vector<std::string> split_addresses(const std::string &list)
@@ -265,17 +293,13 @@ static void post_layout(GstMeshcallBin *self)
 {
 	GValue tiles = G_VALUE_INIT;
 	g_value_init(&tiles, GST_TYPE_ARRAY);
-	for (const Tile &t : self->state->media->layout()) {
-		GValue v = G_VALUE_INIT;
-		g_value_init(&v, GST_TYPE_STRUCTURE);
-		GstStructure *s = gst_structure_new(
-		    "tile", "peer", G_TYPE_STRING, t.peer_id.c_str(), "name", G_TYPE_STRING,
-		    t.name.c_str(), "x", G_TYPE_INT, t.x, "y", G_TYPE_INT, t.y, "width", G_TYPE_INT,
-		    t.width, "height", G_TYPE_INT, t.height, nullptr);
-		gst_value_set_structure(&v, s);
-		gst_structure_free(s);
-		gst_value_array_append_and_take_value(&tiles, &v);
-	}
+	for (const Tile &t : self->state->media->layout())
+		array_take_structure(
+		    &tiles,
+		    gst_structure_new("tile", "peer", G_TYPE_STRING, t.peer_id.c_str(), "name",
+				      G_TYPE_STRING, t.name.c_str(), "x", G_TYPE_INT, t.x, "y",
+				      G_TYPE_INT, t.y, "width", G_TYPE_INT, t.width, "height",
+				      G_TYPE_INT, t.height, nullptr));
 	GstStructure *s = gst_structure_new_empty("meshcall-layout");
 	gst_structure_take_value(s, "tiles", &tiles);
 	post_element_message(self, s);
@@ -380,11 +404,27 @@ static void on_welcome(GstMeshcallBin *self, const proto::Welcome &w)
 	GST_INFO_OBJECT(self, "joined room %s as %s (%s) with %zu peer(s)", w.room.c_str(),
 			w.id.c_str(), w.name.c_str(), w.peers.size());
 	g_object_notify(G_OBJECT(self), "peer-id");
-	post_element_message(
-	    self, gst_structure_new("meshcall-joined", "id", G_TYPE_STRING, w.id.c_str(), "room",
-				    G_TYPE_STRING, w.room.c_str(), "name", G_TYPE_STRING,
-				    w.name.c_str(), "capacity", G_TYPE_INT, w.capacity, "peers",
-				    G_TYPE_INT, static_cast<int>(w.peers.size()), nullptr));
+	GValue members = G_VALUE_INIT;
+	g_value_init(&members, GST_TYPE_ARRAY);
+	for (const auto &peer : w.peers)
+		array_take_structure(&members,
+				     gst_structure_new("peer", "id", G_TYPE_STRING, peer.id.c_str(),
+						       "name", G_TYPE_STRING, peer.name.c_str(),
+						       "audio", G_TYPE_BOOLEAN, peer.audio, "video",
+						       G_TYPE_BOOLEAN, peer.video, nullptr));
+	GstStructure *joined = gst_structure_new(
+	    "meshcall-joined", "id", G_TYPE_STRING, w.id.c_str(), "room", G_TYPE_STRING,
+	    w.room.c_str(), "name", G_TYPE_STRING, w.name.c_str(), "capacity", G_TYPE_INT,
+	    w.capacity, "peers", G_TYPE_INT, static_cast<int>(w.peers.size()), nullptr);
+	gst_structure_take_value(joined, "members", &members);
+	post_element_message(self, joined);
+	/* A room we (re)join takes us for unmuted (PROTOCOL.md: audio and video
+	 * default to true): correct that before our offers go out. */
+	{
+		std::lock_guard l(st->settings_lock);
+		if (st->settings.mute_audio || st->settings.mute_video)
+			send_media_state_locked(st);
+	}
 	for (const auto &line : w.history)
 		emit_chat(self, line);
 	/* The joiner offers to everyone already here (PROTOCOL.md). */
@@ -627,11 +667,7 @@ static GstStructure *get_stats(GstMeshcallBin *self)
 		    ps.bytes_received, "bitrate-tx-kbps", G_TYPE_DOUBLE, tx_kbps, "bitrate-rx-kbps",
 		    G_TYPE_DOUBLE, rx_kbps, "video-frames-rx", G_TYPE_UINT64, ps.video_frames_rx,
 		    "audio-buffers-rx", G_TYPE_UINT64, ps.audio_buffers_rx, nullptr);
-		GValue v = G_VALUE_INIT;
-		g_value_init(&v, GST_TYPE_STRUCTURE);
-		gst_value_set_structure(&v, s);
-		gst_structure_free(s);
-		gst_value_array_append_and_take_value(&list, &v);
+		array_take_structure(&list, s);
 	}
 	GstStructure *out = gst_structure_new("meshcall-stats", "id", G_TYPE_STRING, my_id.c_str(),
 					      "keyframes-requested", G_TYPE_UINT,
@@ -649,16 +685,14 @@ static void fix_media_settings(State *st)
 	std::lock_guard l(st->settings_lock);
 	const Settings &s = st->settings;
 	MediaSettings &m = st->media_settings;
-	if (s.codec == CODEC_H264) {
-		m.codec = VideoCodec::H264;
-	} else if (s.codec == CODEC_VP8) {
-		m.codec = VideoCodec::VP8;
-	} else {
-		GstElementFactory *f = gst_element_factory_find("vp8enc");
-		m.codec = f ? VideoCodec::VP8 : VideoCodec::H264;
-		if (f)
-			gst_object_unref(f);
-	}
+	std::optional<VideoCodec> requested; /* auto */
+	if (s.codec == CODEC_H264)
+		requested = VideoCodec::H264;
+	else if (s.codec == CODEC_VP8)
+		requested = VideoCodec::VP8;
+	VideoEncoderChoice choice = choose_video_encoder(requested, element_factory_exists);
+	m.codec = choice.codec;
+	m.video_encoder = choice.factory;
 	m.video_bitrate_kbps = s.video_bitrate;
 	m.width = s.width;
 	m.height = s.height;
@@ -711,6 +745,15 @@ static GstPad *gst_meshcall_bin_request_new_pad(GstElement *element, GstPadTempl
 		gst_pad_set_active(ghost, TRUE);
 	gst_element_add_pad(element, ghost);
 	slot = ghost;
+	if (video) {
+		{
+			std::lock_guard l(st->settings_lock);
+			st->video_encoder = st->media_settings.video_encoder;
+		}
+		GST_INFO_OBJECT(self, "video encoder: %s",
+				st->media_settings.video_encoder.c_str());
+		g_object_notify(G_OBJECT(self), "video-encoder");
+	}
 	return ghost;
 }
 
@@ -811,6 +854,23 @@ static GstStateChangeReturn gst_meshcall_bin_change_state(GstElement *element,
 
 /* ---- properties ---- */
 
+/* mute-audio / mute-video: the send chain at once, the room on a change.
+ * The caller holds settings_lock. */
+static void set_muted_locked(GstMeshcallBin *self, MediaKind kind, bool mute)
+{
+	State *st = self->state;
+	bool audio = kind == MediaKind::Audio;
+	if (audio)
+		st->media->set_audio_muted(mute);
+	else
+		st->media->set_video_muted(mute);
+	bool &setting = audio ? st->settings.mute_audio : st->settings.mute_video;
+	if (std::exchange(setting, mute) == mute)
+		return;
+	GST_INFO_OBJECT(self, "%s %s", audio ? "audio" : "video", mute ? "muted" : "unmuted");
+	send_media_state_locked(st);
+}
+
 static void gst_meshcall_bin_set_property(GObject *object, guint prop_id, const GValue *value,
 					  GParamSpec *pspec)
 {
@@ -866,6 +926,12 @@ static void gst_meshcall_bin_set_property(GObject *object, guint prop_id, const 
 		break;
 	case PROP_ENCODER_PER_PEER:
 		s.encoder_per_peer = g_value_get_boolean(value);
+		break;
+	case PROP_MUTE_AUDIO:
+		set_muted_locked(self, MediaKind::Audio, g_value_get_boolean(value));
+		break;
+	case PROP_MUTE_VIDEO:
+		set_muted_locked(self, MediaKind::Video, g_value_get_boolean(value));
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -930,6 +996,15 @@ static void gst_meshcall_bin_get_property(GObject *object, guint prop_id, GValue
 		break;
 	case PROP_ENCODER_PER_PEER:
 		g_value_set_boolean(value, s.encoder_per_peer);
+		break;
+	case PROP_MUTE_AUDIO:
+		g_value_set_boolean(value, s.mute_audio);
+		break;
+	case PROP_MUTE_VIDEO:
+		g_value_set_boolean(value, s.mute_video);
+		break;
+	case PROP_VIDEO_ENCODER:
+		set_str(st->video_encoder);
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1045,8 +1120,12 @@ static void gst_meshcall_bin_class_init(GstMeshcallBinClass *klass)
 	 * GstMeshcallBin:video-codec:
 	 *
 	 * The codec of the one video encoder: VP8 (every browser decodes it) or
-	 * H.264 constrained baseline with SPS/PPS repeated. Fixed once a sink pad
-	 * exists.
+	 * H.264 constrained baseline with SPS/PPS repeated. H.264 uses a hardware
+	 * encoder when the machine has one (v4l2h264enc, as on a Raspberry Pi 4;
+	 * vah264enc; vaapih264enc), else x264enc, else openh264enc. "auto" is
+	 * H.264 with a hardware encoder, else VP8, else software H.264.
+	 * #GstMeshcallBin:video-encoder tells which encoder was taken. Fixed once
+	 * a sink pad exists.
 	 *
 	 * Since: 0.1
 	 */
@@ -1178,6 +1257,53 @@ static void gst_meshcall_bin_class_init(GstMeshcallBinClass *klass)
 				 "One video encoder per peer instead of one shared (to measure "
 				 "what sharing saves)",
 				 FALSE, rw));
+	constexpr auto rw_playing = static_cast<GParamFlags>(
+	    G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+	/**
+	 * GstMeshcallBin:mute-audio:
+	 *
+	 * Sends silence instead of the audio_sink input, and tells the room the
+	 * microphone is off (a `media` message, repeated after every (re)join;
+	 * the others see it as meshcall-peer-media). The stream goes on, so
+	 * unmuting needs no renegotiation. May change while playing.
+	 *
+	 * Since: 0.1
+	 */
+	g_object_class_install_property(
+	    gobject_class, PROP_MUTE_AUDIO,
+	    g_param_spec_boolean("mute-audio", "Mute audio",
+				 "Send silence and tell the room the microphone is off", FALSE,
+				 rw_playing));
+	/**
+	 * GstMeshcallBin:mute-video:
+	 *
+	 * Sends black frames (same size and timing) instead of the video_sink
+	 * input, and tells the room the camera is off, like
+	 * #GstMeshcallBin:mute-audio. The self view shows what the others see.
+	 * May change while playing.
+	 *
+	 * Since: 0.1
+	 */
+	g_object_class_install_property(
+	    gobject_class, PROP_MUTE_VIDEO,
+	    g_param_spec_boolean("mute-video", "Mute video",
+				 "Send black frames and tell the room the camera is off", FALSE,
+				 rw_playing));
+	/**
+	 * GstMeshcallBin:video-encoder:
+	 *
+	 * The element factory of the video encoder in use (such as "vp8enc",
+	 * "x264enc" or "v4l2h264enc"; see #GstMeshcallBin:video-codec), NULL
+	 * until the video_sink pad is requested.
+	 *
+	 * Since: 0.1
+	 */
+	g_object_class_install_property(
+	    gobject_class, PROP_VIDEO_ENCODER,
+	    g_param_spec_string(
+		"video-encoder", "Video encoder",
+		"Factory name of the video encoder in use (NULL until video_sink is requested)",
+		nullptr, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
 	/**
 	 * GstMeshcallBin::peer-joined:

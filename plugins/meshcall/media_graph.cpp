@@ -60,73 +60,149 @@ bool add_chain(GstBin *bin, const std::vector<GstElement *> &elements)
 	return true;
 }
 
-bool have_factory(const char *name)
+/* Sets a property only where the element has it, from its string form (enum
+ * nicks, structures): the hardware encoders cannot be tried here, and their
+ * properties change between GStreamer versions. */
+void set_if_present(GstElement *e, const char *property, const char *value)
 {
-	GstElementFactory *f = gst_element_factory_find(name);
-	if (!f)
-		return false;
-	gst_object_unref(f);
-	return true;
+	if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), property))
+		gst_util_set_object_arg(G_OBJECT(e), property, value);
+	else
+		GST_WARNING_OBJECT(e, "no property %s; left at its default", property);
 }
 
-} // namespace
+bool is_hardware_encoder(const std::string &factory)
+{
+	for (const char *f : kHardwareH264Encoders)
+		if (factory == f)
+			return true;
+	return false;
+}
+
+/* A periodic keyframe as a safety net for lost packets (10 s at 30 fps);
+ * newcomers get theirs on demand (force-key-unit, KeyframeLimiter). */
+constexpr unsigned kKeyframeSafetyInterval = 300;
+/* v4l2h264enc ignores force-key-unit on 1.22.0 (DESIGN.md fact 10): its
+ * periodic keyframe is all a newcomer or a lossy peer gets, so 1 s. */
+constexpr int kV4l2KeyframeInterval = 30;
+
+/* H.264 as WebRTC wants it (fact 9); the payloader repeats SPS/PPS. */
+constexpr const char *kH264Caps =
+    "video/x-h264,profile=constrained-baseline,stream-format=byte-stream";
+/* The Raspberry Pi's encoder on 1.22 fails to negotiate without a level. */
+constexpr const char *kV4l2H264Caps =
+    "video/x-h264,profile=constrained-baseline,level=(string)4,stream-format=byte-stream";
 
 /* libvpx's VP8 encoder threads wait for one another spinning: on 2 cores a
  * 640x360 30 fps realtime encode took 3.9 s of CPU per 10 s with 2 threads
  * against 0.9 s with one (gst-launch-1.0 ... vp8enc threads=N, /usr/bin/time).
  * One thread encodes 720p30 in about a third of a core. */
-static int vp8_threads()
+int vp8_threads()
 {
 	return g_get_num_processors() > 2 ? 2 : 1;
 }
 
-GstElement *make_video_encoder(const MediaSettings &s, const char *name)
+/* Everything but the bitrate; returns the caps to require on its output. */
+const char *configure_video_encoder(GstElement *enc, const std::string &factory)
 {
-	GstElement *bin = gst_bin_new(name);
-	GstElement *enc = nullptr;
-	GstElement *caps = nullptr;
-	if (s.codec == VideoCodec::VP8) {
-		enc = make("vp8enc", "encoder");
-		if (enc)
-			/* Realtime: no lookahead, CBR, keyframes on demand (force-key-unit)
-			 * with a periodic one as a safety net for lost packets. */
-			g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8,
-				     "end-usage", 1 /* cbr */, "lag-in-frames", 0,
-				     "keyframe-max-dist", 300, "threads", vp8_threads(),
-				     "error-resilient",
-				     1 /* default */, "target-bitrate",
-				     static_cast<int>(s.video_bitrate_kbps * 1000), nullptr);
-	} else if (have_factory("x264enc")) {
-		enc = make("x264enc", "encoder");
-		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
-		g_object_set(enc, "bitrate", s.video_bitrate_kbps, "key-int-max", 300, "b-adapt",
-			     FALSE, "bframes", 0, "threads", 2, nullptr);
-		caps = make_capsfilter("video/x-h264,profile=constrained-baseline,"
-				       "stream-format=byte-stream");
-	} else {
-		enc = make("openh264enc", "encoder");
-		if (enc)
-			g_object_set(enc, "bitrate", s.video_bitrate_kbps * 1000, "gop-size", 300,
-				     nullptr);
-		caps = make_capsfilter("video/x-h264,profile=constrained-baseline,"
-				       "stream-format=byte-stream");
-	}
-	if (!enc) {
-		gst_object_unref(gst_object_ref_sink(bin));
-		if (caps)
-			gst_object_unref(gst_object_ref_sink(caps));
+	if (factory == "vp8enc") {
+		/* Realtime: no lookahead, CBR, keyframes on demand with a periodic
+		 * one as a safety net. */
+		g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8, "end-usage",
+			     1 /* cbr */, "lag-in-frames", 0, "keyframe-max-dist",
+			     kKeyframeSafetyInterval, "threads", vp8_threads(), "error-resilient",
+			     1 /* default */, nullptr);
 		return nullptr;
 	}
-	gst_bin_add(GST_BIN(bin), enc);
-	GstElement *last = enc;
-	if (caps) {
-		gst_bin_add(GST_BIN(bin), caps);
-		gst_element_link(enc, caps);
-		last = caps;
+	if (factory == "x264enc") {
+		gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+		gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+		g_object_set(enc, "key-int-max", kKeyframeSafetyInterval, "b-adapt", FALSE,
+			     "bframes", 0, "threads", 2, nullptr);
+		return kH264Caps;
 	}
-	GstPad *sink = gst_element_get_static_pad(enc, "sink");
-	GstPad *src = gst_element_get_static_pad(last, "src");
+	if (factory == "openh264enc") {
+		g_object_set(enc, "gop-size", kKeyframeSafetyInterval, nullptr);
+		return kH264Caps;
+	}
+	if (factory == "v4l2h264enc")
+		return kV4l2H264Caps; /* bitrate and GOP go with the bitrate */
+	/* VA-API (vah264enc in -bad, vaapih264enc in gstreamer-vaapi): CBR, no B
+	 * frames, no CABAC or 8x8 transform (not in constrained baseline). */
+	g_autofree char *period = g_strdup_printf("%u", kKeyframeSafetyInterval);
+	set_if_present(enc, "rate-control", "cbr");
+	set_if_present(enc, factory == "vah264enc" ? "key-int-max" : "keyframe-period", period);
+	set_if_present(enc, factory == "vah264enc" ? "b-frames" : "max-bframes", "0");
+	set_if_present(enc, "cabac", "false");
+	set_if_present(enc, "dct8x8", "false");
+	return kH264Caps;
+}
+
+/* The encoder element itself (not the bin). */
+void apply_video_bitrate(GstElement *enc, unsigned kbps)
+{
+	const std::string factory = GST_OBJECT_NAME(gst_element_get_factory(enc));
+	if (factory == "vp8enc") {
+		g_object_set(enc, "target-bitrate", static_cast<int>(kbps * 1000), nullptr);
+	} else if (factory == "x264enc") {
+		g_object_set(enc, "bitrate", kbps, nullptr);
+	} else if (factory == "openh264enc") {
+		g_object_set(enc, "bitrate", kbps * 1000, nullptr);
+	} else if (factory == "v4l2h264enc") {
+		/* Its only way to bitrate and GOP on 1.22 (fact 10). v4l2object
+		 * applies a new structure at once when the device is open, so this
+		 * takes effect while playing too: the Pi's bcm2835-codec takes
+		 * video_bitrate mid-stream (6by9, gst-rpicamsrc issue #60).
+		 * Controls the driver lacks are skipped with a warning. Mode 1 is
+		 * constant bitrate. */
+		GstStructure *controls = gst_structure_new(
+		    "controls", "video_bitrate_mode", G_TYPE_INT, 1, "video_bitrate", G_TYPE_INT,
+		    static_cast<int>(kbps * 1000), "h264_i_frame_period", G_TYPE_INT,
+		    kV4l2KeyframeInterval, "repeat_sequence_header", G_TYPE_INT, 1, nullptr);
+		g_object_set(enc, "extra-controls", controls, nullptr);
+		gst_structure_free(controls);
+	} else if (factory == "vah264enc" && GST_STATE(enc) > GST_STATE_READY) {
+		/* 1.22's vah264enc refuses every property once it encodes (an
+		 * error in the log, nothing else): the first bitrate stays. */
+		GST_INFO_OBJECT(enc, "vah264enc keeps its bitrate while playing");
+	} else {
+		/* vah264enc before it starts; vaapih264enc reconfigures while
+		 * playing. Both in kbit/s. */
+		g_autofree char *value = g_strdup_printf("%u", kbps);
+		set_if_present(enc, "bitrate", value);
+	}
+}
+
+} // namespace
+
+GstElement *make_video_encoder(const MediaSettings &s, const char *name)
+{
+	std::string factory = s.video_encoder;
+	if (factory.empty())
+		factory = choose_video_encoder(s.codec, element_factory_exists).factory;
+	if (factory.empty()) {
+		GST_ERROR("no %s encoder is installed", to_string(s.codec));
+		return nullptr;
+	}
+	std::vector<GstElement *> chain;
+	/* Hardware encoders take few formats (vah264enc only NV12); videoconvert
+	 * passes I420 through untouched to those that take it (v4l2h264enc). */
+	if (is_hardware_encoder(factory))
+		chain.push_back(make("videoconvert", "convert"));
+	GstElement *enc = make(factory.c_str(), "encoder");
+	chain.push_back(enc);
+	if (enc) {
+		if (const char *caps = configure_video_encoder(enc, factory))
+			chain.push_back(make_capsfilter(caps));
+		apply_video_bitrate(enc, s.video_bitrate_kbps);
+	}
+	GstElement *bin = gst_bin_new(name);
+	if (!add_chain(GST_BIN(bin), chain)) {
+		gst_object_unref(gst_object_ref_sink(bin));
+		return nullptr;
+	}
+	GstPad *sink = gst_element_get_static_pad(chain.front(), "sink");
+	GstPad *src = gst_element_get_static_pad(chain.back(), "src");
 	gst_element_add_pad(bin, gst_ghost_pad_new("sink", sink));
 	gst_element_add_pad(bin, gst_ghost_pad_new("src", src));
 	gst_object_unref(sink);
@@ -139,13 +215,7 @@ void set_video_encoder_bitrate(GstElement *encoder, unsigned kbps)
 	GstElement *enc = gst_bin_get_by_name(GST_BIN(encoder), "encoder");
 	if (!enc)
 		return;
-	const char *factory = GST_OBJECT_NAME(gst_element_get_factory(enc));
-	if (g_str_equal(factory, "vp8enc"))
-		g_object_set(enc, "target-bitrate", static_cast<int>(kbps * 1000), nullptr);
-	else if (g_str_equal(factory, "x264enc"))
-		g_object_set(enc, "bitrate", kbps, nullptr);
-	else
-		g_object_set(enc, "bitrate", kbps * 1000, nullptr);
+	apply_video_bitrate(enc, kbps);
 	gst_object_unref(enc);
 }
 
@@ -300,6 +370,10 @@ GstPad *MediaGraph::add_video_input(const MediaSettings &s)
 		return nullptr;
 	for (GstElement *e : chain)
 		input_elements_.push_back(ElementRef::ref(e));
+	/* Ahead of everything that shows or sends the picture. */
+	GstPad *raw = gst_element_get_static_pad(caps, "src");
+	video_mute_.attach(raw);
+	gst_object_unref(raw);
 
 	if (s.encoder_per_peer) {
 		video_tee_ = ElementRef::ref(raw_tee);
@@ -354,15 +428,23 @@ GstPad *MediaGraph::add_audio_input(const MediaSettings &s)
 	GstElement *convert = make("audioconvert");
 	GstElement *resample = make("audioresample");
 	GstElement *caps = make_capsfilter("audio/x-raw,rate=48000,channels=1");
+	/* Passthrough unless muted, then zeros: Opus goes on encoding, so the
+	 * stream, its timestamps and the SDP stay as they are. */
+	GstElement *volume = make("volume", "audio-mute");
 	GstElement *enc = make_audio_encoder(s, "audio-encoder");
 	GstElement *tee = make("tee", "audio-tee");
 	g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-	std::vector<GstElement *> chain = {queue, convert, resample, caps, enc, tee};
+	std::vector<GstElement *> chain = {queue, convert, resample, caps, volume, enc, tee};
 	if (!add_chain(bin_, chain))
 		return nullptr;
 	for (GstElement *e : chain)
 		input_elements_.push_back(ElementRef::ref(e));
 	audio_tee_ = ElementRef::ref(tee);
+	{
+		std::lock_guard l(mute_lock_);
+		audio_volume_ = ElementRef::ref(volume);
+		g_object_set(volume, "mute", static_cast<gboolean>(audio_muted_), nullptr);
+	}
 	return gst_element_get_static_pad(queue, "sink");
 }
 
@@ -377,10 +459,23 @@ void MediaGraph::remove_inputs()
 		gst_bin_remove(bin_, e);
 	}
 	input_elements_.clear();
+	video_mute_.detach();
+	{
+		std::lock_guard l(mute_lock_);
+		audio_volume_.reset();
+	}
 	keyframes_.set_target(nullptr);
 	video_tee_.reset();
 	audio_tee_.reset();
 	video_encoder_.reset();
+}
+
+void MediaGraph::set_audio_muted(bool muted)
+{
+	std::lock_guard l(mute_lock_);
+	audio_muted_ = muted;
+	if (audio_volume_)
+		g_object_set(audio_volume_.get(), "mute", static_cast<gboolean>(muted), nullptr);
 }
 
 GstPad *MediaGraph::add_tile(const std::string &peer_id, const std::string &name)

@@ -1,7 +1,9 @@
 /* The part of meshcallbin that does not depend on who is in the room:
  *
  *   video_sink ─► queue ─► videoconvert ─► videorate ─► I420 ─► encoder ─► tee ─► (peers)
- *   audio_sink ─► queue ─► audioconvert ─► audioresample ─► opusenc ─► tee ─► (peers)
+ *                                                          └ black while mute-video
+ *   audio_sink ─► queue ─► audioconvert ─► audioresample ─► volume ─► opusenc ─► tee ─► (peers)
+ *                                                              └ silence while mute-audio
  *
  *   black live source ─► compositor ◄─ one tile per remote peer (and self)
  *                            └─► capsfilter ─► video_src
@@ -14,7 +16,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,12 +26,16 @@
 
 #include "gst_ref.h"
 #include "sdp_codecs.h"
+#include "video_mute.h"
 
 namespace meshcall
 {
 
 struct MediaSettings {
 	VideoCodec codec = VideoCodec::VP8;
+	/* Factory of the video encoder (see choose_video_encoder()); empty: the
+	 * first one installed for `codec`. */
+	std::string video_encoder;
 	unsigned video_bitrate_kbps = 1000;
 	unsigned audio_bitrate_kbps = 32;
 	unsigned width = 1280; /* of video_src */
@@ -37,8 +45,28 @@ struct MediaSettings {
 	bool encoder_per_peer = false;
 };
 
-/* Makes the video encoder (with its output capsfilter for H.264) as a bin
- * with one sink and one src pad. */
+/* Hardware H.264 encoders, preferred in this order: GStreamer registers
+ * each only when the machine has a device that encodes H.264. */
+inline constexpr const char *kHardwareH264Encoders[] = {"v4l2h264enc", "vah264enc", "vaapih264enc"};
+
+struct VideoEncoderChoice {
+	std::string factory; /* "" when nothing installed encodes the codec */
+	VideoCodec codec = VideoCodec::VP8;
+};
+
+/* Which encoder to build. `requested`: the codec asked for, nullopt for
+ * "auto". Auto is hardware H.264 when there is some (it spares the CPU that
+ * small machines lack), else VP8, else software H.264; H.264 is hardware,
+ * then x264enc, then openh264enc; VP8 is vp8enc. `has_factory` tells whether
+ * an element factory is installed (element_factory_exists() in the plugin). */
+VideoEncoderChoice choose_video_encoder(std::optional<VideoCodec> requested,
+					const std::function<bool(const char *)> &has_factory);
+bool element_factory_exists(const char *name);
+
+/* Makes the video encoder of settings.video_encoder (with what it needs
+ * around it: a format converter in front of hardware encoders, an output
+ * capsfilter for H.264) as a bin with one sink and one src pad; the encoder
+ * element inside is named "encoder". */
 GstElement *make_video_encoder(const MediaSettings &settings, const char *name);
 GstElement *make_audio_encoder(const MediaSettings &settings, const char *name);
 /* Sets the bitrate of an encoder made by make_video_encoder(). */
@@ -101,6 +129,13 @@ public:
 	GstElement *video_encoder() const { return video_encoder_; }
 	KeyframeLimiter &keyframes() { return keyframes_; }
 
+	/* Muting replaces what the encoders get, not the chains: black frames
+	 * (same caps and timestamps; the self view shows them too) and
+	 * silence. Encoders, tees and SDP stay as they are, so nothing is
+	 * renegotiated. Any thread, any time, before or after the inputs exist. */
+	void set_video_muted(bool muted) { video_mute_.set_muted(muted); }
+	void set_audio_muted(bool muted);
+
 	/* Grid: adds a tile for a remote peer and re-lays the grid. Returns the
 	 * compositor sink pad to link (owned by the compositor). */
 	GstPad *add_tile(const std::string &peer_id, const std::string &name);
@@ -128,6 +163,11 @@ private:
 	std::vector<ElementRef> input_elements_;
 	PadRef self_pad_;
 	KeyframeLimiter keyframes_;
+	VideoMute video_mute_;
+
+	std::mutex mute_lock_;	  /* guards the two below */
+	ElementRef audio_volume_; /* the silencer of the audio send chain */
+	bool audio_muted_ = false;
 
 	struct TileState {
 		PadRef pad;

@@ -93,6 +93,27 @@ public:
 		}
 		return "";
 	}
+	/* The first element message named `name` (owned by us), nullptr when none. */
+	const GstStructure *element_message(const char *name) const
+	{
+		for (GstMessage *m : messages_) {
+			const GstStructure *s = gst_message_get_structure(m);
+			if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT &&
+			    gst_structure_has_name(s, name))
+				return s;
+		}
+		return nullptr;
+	}
+	/* How many element messages named `name` arrived. */
+	size_t count(const char *name) const
+	{
+		size_t n = 0;
+		for (GstMessage *m : messages_)
+			if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT &&
+			    gst_structure_has_name(gst_message_get_structure(m), name))
+				n++;
+		return n;
+	}
 
 private:
 	GstElement *pipeline_ = nullptr;
@@ -283,6 +304,158 @@ TEST_F(MeshcallbinTest, InvalidRoomFailsTheStateChange)
 	EXPECT_NE(p.error().find("invalid-room"), std::string::npos) << p.error();
 }
 
+/* meshcall-joined lists who is already there, as the welcome does. */
+TEST_F(MeshcallbinTest, JoinedListsTheMembersAlreadyThere)
+{
+	ASSERT_NO_FATAL_FAILURE(start_server());
+	proto::Welcome first;
+	WsClient *browser = joined("members", "chromium", &first);
+	ASSERT_TRUE(browser);
+	browser->send(proto::media_json(false, true));
+	ASSERT_TRUE(browser->ping_pong()); /* the server has taken it in */
+	Pipeline p(sending_pipeline(server_.ws_url(), "members"));
+	ASSERT_NE(p.play(), GST_STATE_CHANGE_FAILURE);
+	ASSERT_WAIT(p.element_message("meshcall-joined"), kTimeout);
+
+	const GstStructure *s = p.element_message("meshcall-joined");
+	int peers = -1, capacity = -1;
+	EXPECT_TRUE(gst_structure_get_int(s, "peers", &peers));
+	EXPECT_EQ(peers, 1);
+	EXPECT_TRUE(gst_structure_get_int(s, "capacity", &capacity));
+	EXPECT_EQ(capacity, 3);
+	EXPECT_STREQ(gst_structure_get_string(s, "room"), "members");
+	EXPECT_STREQ(gst_structure_get_string(s, "name"), "element");
+	EXPECT_EQ(std::string(gst_structure_get_string(s, "id")).size(), 16u);
+	const GValue *members = gst_structure_get_value(s, "members");
+	ASSERT_TRUE(members);
+	ASSERT_TRUE(GST_VALUE_HOLDS_ARRAY(members));
+	ASSERT_EQ(gst_value_array_get_size(members), 1u);
+	const GValue *v = gst_value_array_get_value(members, 0);
+	ASSERT_TRUE(GST_VALUE_HOLDS_STRUCTURE(v));
+	const GstStructure *m = gst_value_get_structure(v);
+	EXPECT_TRUE(gst_structure_has_name(m, "peer"));
+	EXPECT_EQ(gst_structure_get_string(m, "id"), first.id);
+	EXPECT_STREQ(gst_structure_get_string(m, "name"), "chromium");
+	gboolean audio = TRUE, video = FALSE;
+	EXPECT_TRUE(gst_structure_get_boolean(m, "audio", &audio));
+	EXPECT_TRUE(gst_structure_get_boolean(m, "video", &video));
+	EXPECT_FALSE(audio) << "the browser said its microphone is off";
+	EXPECT_TRUE(video);
+}
+
+TEST_F(MeshcallbinTest, JoinedHasNoMembersInAnEmptyRoom)
+{
+	ASSERT_NO_FATAL_FAILURE(start_server());
+	Pipeline p(sending_pipeline(server_.ws_url(), "empty"));
+	ASSERT_NE(p.play(), GST_STATE_CHANGE_FAILURE);
+	ASSERT_WAIT(p.element_message("meshcall-joined"), kTimeout);
+	const GValue *members =
+	    gst_structure_get_value(p.element_message("meshcall-joined"), "members");
+	ASSERT_TRUE(members && GST_VALUE_HOLDS_ARRAY(members));
+	EXPECT_EQ(gst_value_array_get_size(members), 0u);
+}
+
+/* The next peer-media about `id` that `client` receives (other messages
+ * skipped); nullopt when none within `timeout_s`. */
+std::optional<proto::PeerMedia> next_media(WsClient *client, const std::string &id,
+					   double timeout_s = kTimeout)
+{
+	std::optional<proto::PeerMedia> media;
+	wait_until(
+	    [&] {
+		    while (auto in = client->next(0.05))
+			    if (auto *m = std::get_if<proto::PeerMedia>(&in->message))
+				    if (m->id == id) {
+					    media = *m;
+					    return true;
+				    }
+		    return false;
+	    },
+	    timeout_s);
+	return media;
+}
+
+/* Mute state reaches the room: set before PLAYING (sent right after the
+ * welcome), changed while playing, and again after a rejoin. */
+TEST_F(MeshcallbinTest, MuteIsToldToTheRoom)
+{
+	ASSERT_NO_FATAL_FAILURE(start_server());
+	WsClient *browser = joined("muted", "chromium");
+	ASSERT_TRUE(browser);
+	Pipeline p(sending_pipeline(server_.ws_url(), "muted", "mute-video=true"));
+	ASSERT_NE(p.play(), GST_STATE_CHANGE_FAILURE);
+	ASSERT_WAIT(!p.element_field("meshcall-joined", "id").empty(), kTimeout);
+	const std::string id = p.element_field("meshcall-joined", "id");
+
+	auto media = next_media(browser, id);
+	ASSERT_TRUE(media) << "no media message after the welcome";
+	EXPECT_TRUE(media->audio);
+	EXPECT_FALSE(media->video);
+
+	g_object_set(p.bin(), "mute-audio", TRUE, nullptr);
+	media = next_media(browser, id);
+	ASSERT_TRUE(media);
+	EXPECT_FALSE(media->audio);
+	EXPECT_FALSE(media->video);
+
+	g_object_set(p.bin(), "mute-video", FALSE, nullptr);
+	media = next_media(browser, id);
+	ASSERT_TRUE(media);
+	EXPECT_FALSE(media->audio);
+	EXPECT_TRUE(media->video);
+	gboolean mute_audio = FALSE, mute_video = TRUE;
+	g_object_get(p.bin(), "mute-audio", &mute_audio, "mute-video", &mute_video, nullptr);
+	EXPECT_TRUE(mute_audio);
+	EXPECT_FALSE(mute_video);
+
+	/* Setting the same value again says nothing new. */
+	g_object_set(p.bin(), "mute-video", FALSE, nullptr);
+	EXPECT_FALSE(next_media(browser, id, 0.5));
+
+	/* The server restarts on the same port: the element rejoins a room
+	 * that assumes everyone unmuted, and corrects it. */
+	const int port = server_.port();
+	for (auto &client : clients_)
+		client->close();
+	clients_.clear();
+	ASSERT_TRUE(server_.stop());
+	ServerProcess again;
+	std::string err;
+	ASSERT_TRUE(again.start({"--listen", "127.0.0.1:" + std::to_string(port)}, &err)) << err;
+	ASSERT_EQ(again.port(), port);
+	{
+		auto watcher = WsClient::connect(again.ws_url());
+		ASSERT_TRUE(watcher);
+		auto welcome = watcher->join("muted", "watcher");
+		ASSERT_TRUE(welcome);
+		/* Whichever of us joined first, the watcher learns the element's
+		 * microphone is off: in its welcome or as peer-media. */
+		std::string element_id;
+		bool told = false;
+		for (const auto &peer : welcome->peers)
+			if (peer.name == "element") {
+				element_id = peer.id;
+				told = !peer.audio && peer.video;
+			}
+		std::optional<Incoming> in;
+		auto read_news = [&] {
+			while (!told && (in = watcher->next(0.05))) {
+				if (auto *j = std::get_if<proto::PeerJoined>(&in->message))
+					if (j->peer.name == "element")
+						element_id = j->peer.id;
+				if (auto *m = std::get_if<proto::PeerMedia>(&in->message))
+					told = m->id == element_id && !m->audio && m->video;
+			}
+			return told;
+		};
+		/* The element retries with back-off (0.5 s, 1 s, 2 s, ...). */
+		ASSERT_WAIT(read_news(), 15);
+		ASSERT_WAIT(p.count("meshcall-joined") == 2, kTimeout);
+		watcher->close();
+	}
+	EXPECT_TRUE(again.stop());
+}
+
 TEST(MeshcallbinDoc, EveryPropertySignalAndPadIsDocumented)
 {
 	GstElementFactory *f = gst_element_factory_find("meshcallbin");
@@ -299,9 +472,9 @@ TEST(MeshcallbinDoc, EveryPropertySignalAndPadIsDocumented)
 		}
 	}
 	g_free(props);
-	for (const char *p :
-	     {"server", "room", "display-name", "token", "video-codec", "video-bitrate",
-	      "ice-addresses", "stun-server", "turn-server", "latency"})
+	for (const char *p : {"server", "room", "display-name", "token", "video-codec",
+			      "video-bitrate", "ice-addresses", "stun-server", "turn-server",
+			      "latency", "mute-audio", "mute-video", "video-encoder"})
 		EXPECT_TRUE(names.count(p)) << p;
 	for (const char *s :
 	     {"peer-joined", "peer-left", "chat-received", "send-chat", "get-stats"})
