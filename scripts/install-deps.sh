@@ -11,6 +11,7 @@ PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice libnice-dev
   gstreamer1.0-libav gstreamer1.0-x iproute2 util-linux
+  desktop-file-utils gstreamer1.0-plugins-base-apps
   chromium
 )
 

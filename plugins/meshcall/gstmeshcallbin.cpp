@@ -23,6 +23,7 @@
  */
 #include "gstmeshcallbin.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -112,6 +113,7 @@ struct State final : PeerHost {
 	std::unique_ptr<MediaGraph> media; /* built in _init, freed in _finalize */
 	MediaSettings media_settings;	   /* fixed when the first sink pad is made */
 	bool media_settings_fixed = false;
+	std::atomic<int> outputs_at_eos{0}; /* how many of video_src, audio_src sent EOS */
 	GstPad *video_src = nullptr; /* ghost pads, owned by the element */
 	GstPad *audio_src = nullptr;
 	GstPad *video_sink = nullptr;
@@ -838,6 +840,7 @@ static GstStateChangeReturn gst_meshcall_bin_change_state(GstElement *element,
 	case GST_STATE_CHANGE_READY_TO_PAUSED: {
 		std::lock_guard l(st->lock);
 		st->running = true;
+		st->outputs_at_eos = 0;
 	}
 		post_layout(self);
 		connect_to_server(self);
@@ -1014,6 +1017,33 @@ static void gst_meshcall_bin_get_property(GObject *object, guint prop_id, GValue
 
 /* ---- GObject ---- */
 
+/* An application waiting for EOS (gst-launch-1.0 -e) needs an EOS message from
+ * every sink-flagged child, and webrtcbin's nicesink never gets an EOS. The bin
+ * has ended when both outputs have: it then posts EOS itself, and drops its
+ * children's. */
+static GstPadProbeReturn on_output_event(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+	GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+	if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+		return GST_PAD_PROBE_OK;
+	auto *self = GST_MESHCALL_BIN(data);
+	if (self->state->outputs_at_eos.fetch_add(1) + 1 == 2) {
+		GstMessage *msg = gst_message_new_eos(GST_OBJECT(self));
+		gst_message_set_seqnum(msg, gst_event_get_seqnum(event));
+		gst_element_post_message(GST_ELEMENT(self), msg);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+static void gst_meshcall_bin_handle_message(GstBin *bin, GstMessage *msg)
+{
+	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
+		gst_message_unref(msg);
+		return;
+	}
+	GST_BIN_CLASS(gst_meshcall_bin_parent_class)->handle_message(bin, msg);
+}
+
 static void gst_meshcall_bin_init(GstMeshcallBin *self)
 {
 	self->state = new State(self);
@@ -1029,6 +1059,9 @@ static void gst_meshcall_bin_init(GstMeshcallBin *self)
 					    gst_element_class_get_pad_template(klass, "audio_src"));
 	gst_element_add_pad(GST_ELEMENT(self), st->video_src);
 	gst_element_add_pad(GST_ELEMENT(self), st->audio_src);
+	for (GstPad *pad : {st->video_src, st->audio_src})
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_output_event, self,
+				  nullptr);
 	/* Live: no preroll, and the sources run from the bin's clock. */
 	GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SOURCE);
 }
@@ -1061,6 +1094,7 @@ static void gst_meshcall_bin_class_init(GstMeshcallBinClass *klass)
 	gobject_class->dispose = gst_meshcall_bin_dispose;
 	gobject_class->finalize = gst_meshcall_bin_finalize;
 	element_class->change_state = gst_meshcall_bin_change_state;
+	GST_BIN_CLASS(klass)->handle_message = gst_meshcall_bin_handle_message;
 	element_class->request_new_pad = gst_meshcall_bin_request_new_pad;
 	element_class->release_pad = gst_meshcall_bin_release_pad;
 

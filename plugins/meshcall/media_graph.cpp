@@ -333,8 +333,12 @@ void MediaGraph::set_output_size(unsigned width, unsigned height)
 	std::lock_guard l(lock_);
 	width_ = width;
 	height_ = height;
+	/* Colorimetry fixed too: otherwise the grid's follows its first tile
+	 * (bt601 from a decoder after the background's bt709), and a format
+	 * change mid-stream is more than an encoder or muxer downstream takes. */
 	g_autofree char *s = g_strdup_printf(
-	    "video/x-raw,format=I420,width=%u,height=%u,framerate=30/1,pixel-aspect-ratio=1/1",
+	    "video/x-raw,format=I420,width=%u,height=%u,framerate=30/1,pixel-aspect-ratio=1/1,"
+	    "colorimetry=bt709",
 	    width, height);
 	GstCaps *caps = gst_caps_from_string(s);
 	GstElement *bg = gst_bin_get_by_name(bin_, "grid-background-caps");
