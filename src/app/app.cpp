@@ -82,7 +82,7 @@ std::string peer_json(const GstStructure *p)
 	gboolean audio = TRUE, video = TRUE;
 	gst_structure_get_boolean(p, "audio", &audio);
 	gst_structure_get_boolean(p, "video", &video);
-	return JsonObject()
+	return ObjectWriter()
 	    .string("id", get_string(p, "id"))
 	    .string("name", get_string(p, "name"))
 	    .boolean("audio", audio)
@@ -92,7 +92,7 @@ std::string peer_json(const GstStructure *p)
 
 std::string devices_json(const std::vector<std::string> &devices)
 {
-	JsonArray a;
+	ArrayWriter a;
 	for (const auto &d : devices)
 		a.string(d);
 	return a.finish();
@@ -110,7 +110,7 @@ std::vector<std::string> read_devices(GstElement *source)
 
 void emit_devices(const std::vector<std::string> &video, const std::vector<std::string> &audio)
 {
-	JsonObject e = begin_event("devices");
+	ObjectWriter e = begin_event("devices");
 	e.raw("video", devices_json(video)).raw("audio", devices_json(audio));
 	emit(e);
 }
@@ -191,7 +191,7 @@ private:
 			return;
 		const GValue *list = gst_structure_get_value(stats, "peers");
 		guint n = list ? gst_value_array_get_size(list) : 0;
-		JsonArray peers;
+		ArrayWriter peers;
 		if (human && n == 0)
 			say("stats: nobody else in the room");
 		for (guint i = 0; i < n; i++) {
@@ -214,7 +214,7 @@ private:
 				    lost * 100, frames, buffers);
 				continue;
 			}
-			peers.raw(JsonObject()
+			peers.raw(ObjectWriter()
 				      .string("id", get_string(p, "id"))
 				      .number("rtt_ms", rtt)
 				      .integer("video_frames_rx", static_cast<std::int64_t>(frames))
@@ -224,7 +224,7 @@ private:
 		}
 		gst_structure_free(stats);
 		if (!human) {
-			JsonObject e = begin_event("stats");
+			ObjectWriter e = begin_event("stats");
 			e.raw("peers", peers.finish());
 			emit(e);
 		}
@@ -409,7 +409,7 @@ void App::stop()
 		joined_ = false;
 		say("meshcall: left room %s", options_.room.c_str());
 		if (options_.events_json) {
-			JsonObject e = begin_event("left");
+			ObjectWriter e = begin_event("left");
 			emit(e);
 		}
 	}
@@ -418,7 +418,7 @@ void App::stop()
 void App::fail(int code, const std::string &error_code, const std::string &message)
 {
 	if (options_.events_json) {
-		JsonObject e = begin_event("error");
+		ObjectWriter e = begin_event("error");
 		e.string("code", error_code).string("message", message);
 		emit(e);
 	}
@@ -456,7 +456,7 @@ void App::on_joined(const GstStructure *s)
 {
 	joined_ = true;
 	my_id_ = get_string(s, "id");
-	JsonArray peers;
+	ArrayWriter peers;
 	std::string human;
 	const GValue *members = gst_structure_get_value(s, "members");
 	for (guint i = 0; members && i < gst_value_array_get_size(members); i++) {
@@ -472,7 +472,7 @@ void App::on_joined(const GstStructure *s)
 	    get_string(s, "name").c_str(), my_id_.c_str(),
 	    human.empty() ? "nobody else is here yet" : ("here: " + human).c_str());
 	if (options_.events_json) {
-		JsonObject e = begin_event("joined");
+		ObjectWriter e = begin_event("joined");
 		e.string("id", my_id_).string("room", get_string(s, "room")).raw("peers",
 										 peers.finish());
 		emit(e);
@@ -500,7 +500,7 @@ void App::on_element_message(GstMessage *message)
 			return;
 		say("* %s joined", names_[id].c_str());
 		if (json) {
-			JsonObject e = begin_event("peer-joined");
+			ObjectWriter e = begin_event("peer-joined");
 			e.raw("peer", peer_json(s));
 			emit(e);
 		}
@@ -509,7 +509,7 @@ void App::on_element_message(GstMessage *message)
 		say("* %s left", name_of(id).c_str());
 		names_.erase(id);
 		if (json) {
-			JsonObject e = begin_event("peer-left");
+			ObjectWriter e = begin_event("peer-left");
 			e.string("id", id);
 			emit(e);
 		}
@@ -525,7 +525,7 @@ void App::on_element_message(GstMessage *message)
 		else
 			say("* receiving %s from %s", kind.c_str(), name_of(peer).c_str());
 		if (json) {
-			JsonObject e = begin_event("media");
+			ObjectWriter e = begin_event("media");
 			e.string("peer", peer).string("kind", kind);
 			if (video)
 				e.integer("width", width).integer("height", height);
@@ -538,7 +538,7 @@ void App::on_element_message(GstMessage *message)
 		say("%s%s: %s", get_string(s, "name").c_str(), from == my_id_ ? " (you)" : "",
 		    get_string(s, "text").c_str());
 		if (json) {
-			JsonObject e = begin_event("chat");
+			ObjectWriter e = begin_event("chat");
 			e.integer("seq", static_cast<std::int64_t>(seq))
 			    .string("from", from)
 			    .string("name", get_string(s, "name"))
@@ -568,7 +568,7 @@ void App::on_device_message(GstElement *source, const GstStructure *s)
 							     : device;
 		say("* %s: now %s", what, shown.c_str());
 		if (options_.events_json) {
-			JsonObject e = begin_event("device-switched");
+			ObjectWriter e = begin_event("device-switched");
 			e.string("kind", kind).string("device", device);
 			emit(e);
 		}
@@ -576,7 +576,7 @@ void App::on_device_message(GstElement *source, const GstStructure *s)
 		say("* %s %s was lost (%s): sending %s until it is back", what, device.c_str(),
 		    reason.c_str(), source == camera_ ? "a test pattern" : "silence");
 		if (options_.events_json) {
-			JsonObject e = begin_event("device-lost");
+			ObjectWriter e = begin_event("device-lost");
 			e.string("kind", kind).string("device", device);
 			emit(e);
 		}
@@ -584,7 +584,7 @@ void App::on_device_message(GstElement *source, const GstStructure *s)
 		say("* %s %s cannot be used (%s); keeping the previous one", what, device.c_str(),
 		    reason.c_str());
 		if (options_.events_json) {
-			JsonObject e = begin_event("error");
+			ObjectWriter e = begin_event("error");
 			e.string("code", "device-failed")
 			    .string("message", std::string(what) + " " + device + ": " + reason);
 			emit(e);
@@ -632,7 +632,7 @@ void App::on_warning(GstMessage *message)
 		announced_.clear();
 		say("meshcall: connection to the server lost; reconnecting");
 		if (options_.events_json) {
-			JsonObject e = begin_event("error");
+			ObjectWriter e = begin_event("error");
 			e.string("code", code).string("message", err->message);
 			emit(e);
 		}

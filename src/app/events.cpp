@@ -12,7 +12,7 @@
 namespace meshcall::app
 {
 
-void JsonObject::key(std::string_view key)
+void ObjectWriter::key(std::string_view key)
 {
 	if (!first_)
 		out_ += ',';
@@ -22,14 +22,26 @@ void JsonObject::key(std::string_view key)
 	out_ += "\":";
 }
 
-JsonObject &JsonObject::string(std::string_view key, std::string_view value)
+/* JSON text is UTF-8: a device name from a driver may not be. */
+static void append_string(std::string &out, std::string_view value)
+{
+	if (g_utf8_validate(value.data(), static_cast<gssize>(value.size()), nullptr)) {
+		protocol::append_json_string(out, value);
+		return;
+	}
+	g_autofree gchar *valid =
+	    g_utf8_make_valid(value.data(), static_cast<gssize>(value.size()));
+	protocol::append_json_string(out, valid);
+}
+
+ObjectWriter &ObjectWriter::string(std::string_view key, std::string_view value)
 {
 	this->key(key);
-	protocol::append_json_string(out_, value);
+	append_string(out_, value);
 	return *this;
 }
 
-JsonObject &JsonObject::integer(std::string_view key, std::int64_t value)
+ObjectWriter &ObjectWriter::integer(std::string_view key, std::int64_t value)
 {
 	this->key(key);
 	char buf[24];
@@ -37,7 +49,7 @@ JsonObject &JsonObject::integer(std::string_view key, std::int64_t value)
 	return *this;
 }
 
-JsonObject &JsonObject::number(std::string_view key, double value)
+ObjectWriter &ObjectWriter::number(std::string_view key, double value)
 {
 	this->key(key);
 	char buf[32];
@@ -48,62 +60,62 @@ JsonObject &JsonObject::number(std::string_view key, double value)
 	return *this;
 }
 
-JsonObject &JsonObject::boolean(std::string_view key, bool value)
+ObjectWriter &ObjectWriter::boolean(std::string_view key, bool value)
 {
 	this->key(key);
 	out_ += value ? "true" : "false";
 	return *this;
 }
 
-JsonObject &JsonObject::raw(std::string_view key, std::string_view json)
+ObjectWriter &ObjectWriter::raw(std::string_view key, std::string_view json)
 {
 	this->key(key);
 	out_ += json;
 	return *this;
 }
 
-std::string JsonObject::finish()
+std::string ObjectWriter::finish()
 {
 	out_ += '}';
 	return std::move(out_);
 }
 
-void JsonArray::next()
+void ArrayWriter::next()
 {
 	if (!first_)
 		out_ += ',';
 	first_ = false;
 }
 
-JsonArray &JsonArray::string(std::string_view value)
+ArrayWriter &ArrayWriter::string(std::string_view value)
 {
 	next();
-	protocol::append_json_string(out_, value);
+	append_string(out_, value);
 	return *this;
 }
 
-JsonArray &JsonArray::raw(std::string_view json)
+ArrayWriter &ArrayWriter::raw(std::string_view json)
 {
 	next();
 	out_ += json;
 	return *this;
 }
 
-std::string JsonArray::finish()
+std::string ArrayWriter::finish()
 {
 	out_ += ']';
 	return std::move(out_);
 }
 
-JsonObject begin_event(std::string_view name)
+ObjectWriter begin_event(std::string_view name)
 {
-	JsonObject o;
+	ObjectWriter o;
 	o.string("event", name);
 	o.integer("ts", g_get_real_time() / 1000);
 	return o;
 }
 
-void emit(JsonObject &event)
+void emit(ObjectWriter &event)
 {
 	static std::mutex lock;
 	std::string line = event.finish();

@@ -12,16 +12,16 @@ namespace meshcall::app
 {
 
 /* A JSON object written member by member. */
-class JsonObject
+class ObjectWriter
 {
 public:
-	JsonObject() { out_ = "{"; }
-	JsonObject &string(std::string_view key, std::string_view value);
-	JsonObject &integer(std::string_view key, std::int64_t value);
-	JsonObject &number(std::string_view key, double value); /* 1 decimal */
-	JsonObject &boolean(std::string_view key, bool value);
+	ObjectWriter() { out_ = "{"; }
+	ObjectWriter &string(std::string_view key, std::string_view value);
+	ObjectWriter &integer(std::string_view key, std::int64_t value);
+	ObjectWriter &number(std::string_view key, double value); /* 1 decimal */
+	ObjectWriter &boolean(std::string_view key, bool value);
 	/* `json` must be a complete JSON value (an array, an object). */
-	JsonObject &raw(std::string_view key, std::string_view json);
+	ObjectWriter &raw(std::string_view key, std::string_view json);
 	/* Closes the object and returns its text. */
 	std::string finish();
 
@@ -32,12 +32,12 @@ private:
 };
 
 /* A JSON array of values written one by one. */
-class JsonArray
+class ArrayWriter
 {
 public:
-	JsonArray() { out_ = "["; }
-	JsonArray &string(std::string_view value);
-	JsonArray &raw(std::string_view json);
+	ArrayWriter() { out_ = "["; }
+	ArrayWriter &string(std::string_view value);
+	ArrayWriter &raw(std::string_view json);
 	std::string finish();
 
 private:
@@ -47,8 +47,8 @@ private:
 };
 
 /* {"event": name, "ts": now, ...}: add members, then emit(). */
-JsonObject begin_event(std::string_view name);
+ObjectWriter begin_event(std::string_view name);
 /* Writes the object as one line on stdout and flushes; thread-safe. */
-void emit(JsonObject &event);
+void emit(ObjectWriter &event);
 
 } // namespace meshcall::app

@@ -5,8 +5,10 @@
 
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <json-glib/json-glib.h>
 
 #include "app/commands.h"
+#include "app/events.h"
 #include "app/options.h"
 
 using namespace meshcall::app;
@@ -250,6 +252,31 @@ TEST(Commands, ResolveDevice)
 	EXPECT_EQ(resolve_device("auto", devices), "auto");
 	EXPECT_EQ(resolve_device("/dev/video4", devices), "/dev/video4");
 	EXPECT_EQ(resolve_device("2x", devices), std::nullopt);
+}
+
+/* Event lines are JSON whatever the text: quotes, control characters,
+ * bytes that are not UTF-8 (a driver's device name). */
+TEST(Events, TextIsAlwaysValidJson)
+{
+	const std::string awkward = "a \"quoted\"\n\tline \\ \x01 caf\xc3\xa9 bad\xff end";
+	std::string line = ObjectWriter()
+			       .string("text", awkward)
+			       .integer("n", -42)
+			       .number("rtt_ms", 1.25)
+			       .boolean("on", true)
+			       .raw("list", ArrayWriter().string("x").string("\xfe").finish())
+			       .finish();
+	g_autoptr(JsonParser) parser = json_parser_new();
+	ASSERT_TRUE(json_parser_load_from_data(parser, line.c_str(), -1, nullptr)) << line;
+	JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+	std::string text = json_object_get_string_member(o, "text");
+	EXPECT_EQ(text.substr(0, 24), "a \"quoted\"\n\tline \\ \x01 caf");
+	EXPECT_NE(text.find("caf\xc3\xa9 bad"), std::string::npos);
+	EXPECT_NE(text.find(" end"), std::string::npos);
+	EXPECT_EQ(json_object_get_int_member(o, "n"), -42);
+	EXPECT_NEAR(json_object_get_double_member(o, "rtt_ms"), 1.2, 0.051);
+	EXPECT_TRUE(json_object_get_boolean_member(o, "on"));
+	EXPECT_EQ(json_array_get_length(json_object_get_array_member(o, "list")), 2u);
 }
 
 } // namespace
