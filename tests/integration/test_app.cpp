@@ -12,6 +12,10 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+
+#include "app.h"
 #include "call_fixture.h"
 
 using namespace meshcall::test;
@@ -469,6 +473,78 @@ TEST_F(App, VideoAndMuteCommandsBlankWhatTheOthersGet)
 	ASSERT_WAIT(bob.tone_level(440, 300) > 0.05, kMediaTimeout);
 	app.type("/quit");
 	EXPECT_EQ(app.wait_exit(), 0) << app.stderr_text();
+}
+
+/* The window (here an appsink in place of autovideosink, as --video-sink
+ * allows): the room's grid with our own camera as the last tile. The app
+ * runs in this process for that, on the same main context. */
+TEST_F(App, WindowShowsTheRoomWithTheSelfTile)
+{
+	meshcall::app::Options o;
+	o.server = server.ws_url();
+	o.room = "window";
+	o.name = "app";
+	o.camera = "Fake Camera Red";
+	o.mic = "Fake Microphone 440";
+	o.ice_addresses = kIceAddresses;
+	o.video_sink = "videoconvert ! video/x-raw,format=RGB ! appsink name=window "
+		       "max-buffers=1 drop=true sync=false";
+	o.audio_sink = "fakesink";
+	meshcall::app::App app(o);
+	ASSERT_EQ(app.build(), 0);
+	g_autoptr(GstElement) window = gst_bin_get_by_name(GST_BIN(app.pipeline()), "window");
+	ASSERT_TRUE(window);
+	bool quit = false;
+	app.start([&quit] { quit = true; });
+	CallPeer bob(server.ws_url(), "window", {"bob", kYellow, 660});
+	ASSERT_TRUE(bob.play());
+
+	/* Average colour around the centre of the left (bob) and right (self)
+	 * halves: two tiles side by side. */
+	auto colours = [&]() -> std::optional<std::pair<Rgb, Rgb>> {
+		g_autoptr(GstSample) sample =
+		    gst_app_sink_try_pull_sample(GST_APP_SINK(window), 0);
+		if (!sample)
+			return std::nullopt;
+		GstVideoInfo info;
+		gst_video_info_from_caps(&info, gst_sample_get_caps(sample));
+		GstVideoFrame frame;
+		if (!gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ))
+			return std::nullopt;
+		auto at = [&](int cx, int cy) {
+			Rgb c;
+			int n = 0;
+			for (int y = cy - 8; y < cy + 8; y++)
+				for (int x = cx - 8; x < cx + 8; x++, n++) {
+					const guint8 *p =
+					    static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+					    y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0) + x * 3;
+					c.r += p[0];
+					c.g += p[1];
+					c.b += p[2];
+				}
+			c.r /= n;
+			c.g /= n;
+			c.b /= n;
+			return c;
+		};
+		int w = GST_VIDEO_INFO_WIDTH(&info), h = GST_VIDEO_INFO_HEIGHT(&info);
+		auto out = std::make_pair(at(w / 4, h / 2), at(3 * w / 4, h / 2));
+		gst_video_frame_unmap(&frame);
+		return out;
+	};
+	std::string last = "no frame";
+	ASSERT_WAIT(([&] {
+		auto c = colours();
+		if (c)
+			last = c->first.str() + " | " + c->second.str();
+		return c && c->first.near(kYellow) && c->second.near(kCameraRed);
+	}()),
+		    kMediaTimeout)
+	    << "left | right: " << last;
+	EXPECT_FALSE(quit);
+	EXPECT_EQ(app.exit_code(), 0);
+	app.stop();
 }
 
 /* No camera and no microphone at all: test sources, said once, and the call
