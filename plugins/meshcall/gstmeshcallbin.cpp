@@ -66,6 +66,10 @@ namespace
 {
 
 /* Property values; guarded by State::settings_lock. */
+/* 40 ms covers a LAN's jitter; with the grid's own frame and the audio
+ * path it gives about 100 ms from camera to screen (bench/e2e-latency.sh). */
+constexpr unsigned kDefaultLatencyMs = 40;
+
 struct Settings {
 	std::string server = "ws://127.0.0.1:8080/ws";
 	std::string room = "demo";
@@ -76,7 +80,7 @@ struct Settings {
 	std::string ice_addresses;
 	std::string stun_server;
 	std::string turn_server;
-	unsigned latency = 100;
+	unsigned latency = kDefaultLatencyMs;
 	bool show_self = false;
 	unsigned width = 1280;
 	unsigned height = 720;
@@ -821,7 +825,6 @@ static GstStateChangeReturn gst_meshcall_bin_change_state(GstElement *element,
 		{
 			std::lock_guard l(st->settings_lock);
 			st->media->set_output_size(st->settings.width, st->settings.height);
-			st->media->set_latency((st->settings.latency + 50) * GST_MSECOND);
 		}
 		break;
 	case GST_STATE_CHANGE_PAUSED_TO_READY:
@@ -1224,14 +1227,20 @@ static void gst_meshcall_bin_class_init(GstMeshcallBinClass *klass)
 	/**
 	 * GstMeshcallBin:latency:
 	 *
-	 * Jitter buffer of the received streams, in milliseconds.
+	 * Jitter buffer of the received streams, in milliseconds: how long a
+	 * packet may be late (jitter, reordering) and still be played. Every
+	 * received frame is shown this much after it arrives, so it is most of
+	 * the call's delay: the default suits a LAN; raise it on Wi-Fi or the
+	 * internet (100-200). Like any live pipeline whose sources come and go,
+	 * the application recalculates the latency on GST_MESSAGE_LATENCY
+	 * (gst-launch-1.0 does); the bin posts one when a peer's media starts.
 	 *
 	 * Since: 0.1
 	 */
 	g_object_class_install_property(gobject_class, PROP_LATENCY,
 					g_param_spec_uint("latency", "Latency",
 							  "Jitter buffer for received streams (ms)",
-							  0, 10000, 100, rw));
+							  0, 10000, kDefaultLatencyMs, rw));
 	/**
 	 * GstMeshcallBin:show-self:
 	 *

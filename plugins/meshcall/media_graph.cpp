@@ -349,14 +349,6 @@ void MediaGraph::set_output_size(unsigned width, unsigned height)
 	relayout_locked();
 }
 
-void MediaGraph::set_latency(GstClockTime latency)
-{
-	/* Remote streams leave their jitter buffers `latency` after arrival; the
-	 * aggregators wait that long for them instead of dropping them as late. */
-	g_object_set(compositor_.get(), "latency", latency, nullptr);
-	g_object_set(audiomixer_.get(), "latency", latency, nullptr);
-}
-
 GstPad *MediaGraph::add_video_input(const MediaSettings &s)
 {
 	GstElement *queue = make("queue");

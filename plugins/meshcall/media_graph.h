@@ -145,7 +145,6 @@ public:
 	GstPad *add_mixer_pad();
 	void remove_mixer_pad(GstPad *pad);
 
-	void set_latency(GstClockTime latency);
 
 private:
 	void relayout_locked();

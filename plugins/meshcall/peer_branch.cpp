@@ -635,6 +635,12 @@ void PeerBranch::on_pad_added(GstPad *pad)
 			  video ? "video" : "audio");
 	gst_object_unref(sink);
 	recv_.push_back(std::move(r));
+	/* The compositor and audiomixer wait for a stream as long as the
+	 * latency upstream of them says (the jitter buffer's, mostly), which
+	 * the pipeline learns on recalculating. Waiting any longer of their own
+	 * (their `latency`) would add to every frame's delay. */
+	if (decodable)
+		gst_element_post_message(GST_ELEMENT(bin), gst_message_new_latency(GST_OBJECT(bin)));
 	if (video && decodable)
 		host_.layout_changed();
 }

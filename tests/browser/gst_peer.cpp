@@ -211,6 +211,10 @@ gboolean on_bus_message(GstBus *, GstMessage *msg, gpointer data)
 			   GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message);
 		break;
 	}
+	case GST_MESSAGE_LATENCY:
+		/* Peers' streams come and go (DESIGN.md fact 11). */
+		gst_bin_recalculate_latency(GST_BIN(peer->pipeline));
+		break;
 	default:
 		break;
 	}
