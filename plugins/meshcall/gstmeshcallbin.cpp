@@ -66,9 +66,11 @@ namespace
 {
 
 /* Property values; guarded by State::settings_lock. */
-/* 40 ms covers a LAN's jitter; with the grid's own frame and the audio
- * path it gives about 100 ms from camera to screen (bench/e2e-latency.sh). */
-constexpr unsigned kDefaultLatencyMs = 40;
+/* Enough for a LAN's jitter. On top of it come the grid's output frame
+ * (33 ms), the sink's processing deadline (20 ms) and where a frame falls
+ * in the grid's 30 fps: 90-112 ms from camera to screen on loopback
+ * (bench/e2e-latency.sh). */
+constexpr unsigned kDefaultLatencyMs = 30;
 
 struct Settings {
 	std::string server = "ws://127.0.0.1:8080/ws";
