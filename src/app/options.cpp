@@ -243,14 +243,18 @@ ParseResult parse_options(int argc, char **argv, Options &out, std::string &erro
 	g_option_context_add_main_entries(ctx, entries, nullptr);
 	if (extra)
 		g_option_context_add_group(ctx, extra);
-	/* GOption wants to own and shorten argv. */
+	/* GOption shortens the array it is given (dropping what it parsed, not
+	 * freeing it): hand it a copy of the pointers, and free the strings
+	 * through the original list. */
 	g_auto(GStrv) args = g_new0(gchar *, argc + 1);
 	for (int i = 0; i < argc; i++)
 		args[i] = g_strdup(argv[i]);
-	gchar **args_view = args;
+	g_autofree gchar **args_view =
+	    static_cast<gchar **>(g_memdup2(args, (argc + 1) * sizeof(gchar *)));
+	gchar **view = args_view;
 	int args_count = argc;
 	g_autoptr(GError) err = nullptr;
-	if (!g_option_context_parse(ctx, &args_count, &args_view, &err)) {
+	if (!g_option_context_parse(ctx, &args_count, &view, &err)) {
 		error = err->message;
 		return ParseResult::BadArgs;
 	}
