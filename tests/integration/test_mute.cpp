@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "integration/call_fixture.h"
+#include "call_fixture.h"
 
 using namespace meshcall::test;
 
