@@ -18,17 +18,7 @@
 # address 127.0.0.1; stops only what it started, by PID (SIGINT for the apps,
 # which leave the room; each must exit 0).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ "${MESHCALL_IN_NETNS:-}" != 1 ]; then
-	exec tests/netns-run.sh "$0" "$@"
-fi
-
-builddir=build
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-	builddir=$1
-	shift
-fi
+. "$(dirname "$0")/netns-setup.sh"
 seconds=30
 warmup=5
 out=bench/results

@@ -24,17 +24,7 @@
 # loopback), with a meshcall-server of its own on 127.0.0.1:0 (--capacity 6).
 # Stops only what it started, by PID.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ "${MESHCALL_IN_NETNS:-}" != 1 ]; then
-	exec tests/netns-run.sh "$0" "$@"
-fi
-
-builddir=build
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-	builddir=$1
-	shift
-fi
+. "$(dirname "$0")/netns-setup.sh"
 peer_counts="0 1 2 3 5"
 modes="shared per-peer"
 window=20

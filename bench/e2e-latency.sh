@@ -19,17 +19,7 @@
 # loopback), with a fresh meshcall-server on 127.0.0.1:0 and apps on ICE
 # address 127.0.0.1; stops only what it started, by PID.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ "${MESHCALL_IN_NETNS:-}" != 1 ]; then
-	exec tests/netns-run.sh "$0" "$@"
-fi
-
-builddir=build
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-	builddir=$1
-	shift
-fi
+. "$(dirname "$0")/netns-setup.sh"
 seconds=30
 warmup=2
 settings="default 0"

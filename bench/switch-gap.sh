@@ -21,17 +21,7 @@
 # loopback), with a fresh meshcall-server on 127.0.0.1:0 that it stops with
 # SIGTERM to the PID it started, nothing else.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ "${MESHCALL_IN_NETNS:-}" != 1 ]; then
-	exec tests/netns-run.sh "$0" "$@"
-fi
-
-builddir=build
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-	builddir=$1
-	shift
-fi
+. "$(dirname "$0")/netns-setup.sh"
 bench_args=()
 out=bench/results
 while [ $# -gt 0 ]; do
