@@ -1,9 +1,7 @@
 /* The meshcall app. See app.h. */
 #include "app.h"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <utility>
 
 #include <unistd.h>
@@ -12,6 +10,7 @@
 
 #include "commands.h"
 #include "events.h"
+#include "line_reader.h"
 
 namespace meshcall::app
 {
@@ -735,37 +734,9 @@ void App::handle_line(const std::string &line)
 namespace
 {
 
-struct Runner {
-	App *app;
-	GMainLoop *loop;
-	std::string partial; /* a stdin line not complete yet */
-};
-
-gboolean on_stdin(gint fd, GIOCondition, gpointer data)
+gboolean on_stop_signal(gpointer loop)
 {
-	auto *r = static_cast<Runner *>(data);
-	char buf[4096];
-	gssize n = read(fd, buf, sizeof buf);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		/* End of input (a service, a closed pipe): stay in the room. */
-		if (!r->partial.empty())
-			r->app->handle_line(std::exchange(r->partial, {}));
-		return G_SOURCE_REMOVE;
-	}
-	r->partial.append(buf, static_cast<std::size_t>(n));
-	std::size_t start = 0;
-	for (std::size_t nl; (nl = r->partial.find('\n', start)) != std::string::npos;
-	     start = nl + 1)
-		r->app->handle_line(r->partial.substr(start, nl - start));
-	r->partial.erase(0, start);
-	return G_SOURCE_CONTINUE;
-}
-
-gboolean on_stop_signal(gpointer data)
-{
-	g_main_loop_quit(static_cast<Runner *>(data)->loop);
+	g_main_loop_quit(static_cast<GMainLoop *>(loop));
 	return G_SOURCE_CONTINUE;
 }
 
@@ -776,20 +747,19 @@ int App::run()
 	if (!pipeline_)
 		if (int code = build(); code != kExitOk)
 			return code;
-	Runner r{this, g_main_loop_new(nullptr, FALSE), {}};
-	guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &r);
-	guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &r);
-	guint input = g_unix_fd_add(STDIN_FILENO,
-				    static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR),
-				    on_stdin, &r);
-	start([&r] { g_main_loop_quit(r.loop); });
-	g_main_loop_run(r.loop);
-	stop();
+	GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
+	guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, loop);
+	guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, loop);
+	{
+		/* End of input (a service, a closed pipe) leaves us in the room. */
+		LineReader input(STDIN_FILENO, [this](std::string line) { handle_line(line); });
+		start([loop] { g_main_loop_quit(loop); });
+		g_main_loop_run(loop);
+		stop();
+	}
 	g_source_remove(sigint);
 	g_source_remove(sigterm);
-	if (GSource *s = g_main_context_find_source_by_id(nullptr, input))
-		g_source_destroy(s);
-	g_main_loop_unref(r.loop);
+	g_main_loop_unref(loop);
 	return exit_code_;
 }
 

@@ -11,7 +11,7 @@
  * "message"} on a bus error (then exits 1). Each stdin line is sent as a chat
  * line. SIGINT or SIGTERM: pipeline to NULL, exit 0. Diagnostics go to stderr.
  */
-#include <cerrno>
+#include <memory>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -22,6 +22,8 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
+
+#include "line_reader.h"
 
 namespace
 {
@@ -71,7 +73,6 @@ struct Peer {
 	GstElement *bin = nullptr; /* the meshcallbin, owned by pipeline */
 	GMainLoop *loop = nullptr;
 	int exit_code = 0;
-	std::string stdin_partial; /* a line not complete yet; main thread only */
 
 	/* The stats timer runs on a context and thread of its own: get-stats
 	 * may block up to 0.5 s per peer, which must not stall signaling on
@@ -233,27 +234,6 @@ void send_line(Peer *peer, std::string line)
 		g_printerr("meshcall-test-peer: chat line not sent (not joined or invalid)\n");
 }
 
-gboolean on_stdin(gint fd, GIOCondition, gpointer data)
-{
-	auto *peer = static_cast<Peer *>(data);
-	char buf[4096];
-	gssize n = read(fd, buf, sizeof buf);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		/* End of input: keep running, there is just nothing more to say. */
-		send_line(peer, std::exchange(peer->stdin_partial, {}));
-		return G_SOURCE_REMOVE;
-	}
-	std::string &pending = peer->stdin_partial;
-	pending.append(buf, static_cast<std::size_t>(n));
-	std::size_t start = 0;
-	for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
-		send_line(peer, pending.substr(start, nl - start));
-	pending.erase(0, start);
-	return G_SOURCE_CONTINUE;
-}
-
 gboolean on_stop_signal(gpointer data)
 {
 	auto *peer = static_cast<Peer *>(data);
@@ -320,9 +300,9 @@ int main(int argc, char **argv)
 	guint bus_watch = gst_bus_add_watch(bus, on_bus_message, &peer);
 	guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &peer);
 	guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &peer);
-	guint stdin_watch =
-	    g_unix_fd_add(STDIN_FILENO, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR),
-			  on_stdin, &peer);
+	/* End of input: keep running, there is just nothing more to say. */
+	auto input = std::make_unique<meshcall::app::LineReader>(
+	    STDIN_FILENO, [&peer](std::string line) { send_line(&peer, std::move(line)); });
 
 	if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
 		/* The reason is on the bus: let the watch report it. */
@@ -336,9 +316,7 @@ int main(int argc, char **argv)
 	g_source_remove(sigint);
 	g_source_remove(sigterm);
 	g_source_remove(bus_watch);
-	/* on_stdin removes itself at end of input. */
-	if (GSource *s = g_main_context_find_source_by_id(nullptr, stdin_watch))
-		g_source_destroy(s);
+	input.reset();
 	gst_object_unref(peer.bin);
 	gst_object_unref(pipeline);
 	g_main_loop_unref(peer.loop);
