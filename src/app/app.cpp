@@ -348,11 +348,6 @@ int App::build()
 	return kExitOk;
 }
 
-std::vector<std::string> App::devices_of(GstElement *source) const
-{
-	return read_devices(source);
-}
-
 std::string App::name_of(const std::string &id) const
 {
 	auto it = names_.find(id);
@@ -363,8 +358,8 @@ std::string App::name_of(const std::string &id) const
  * silence; say so once, and what to do about it. */
 void App::announce_test_sources()
 {
-	bool no_camera = options_.camera == "auto" && devices_of(camera_).empty();
-	bool no_mic = options_.mic == "auto" && devices_of(mic_).empty();
+	bool no_camera = options_.camera == "auto" && read_devices(camera_).empty();
+	bool no_mic = options_.mic == "auto" && read_devices(mic_).empty();
 	if (no_camera && no_mic)
 		say("meshcall: no camera and no microphone found: sending a test pattern and "
 		    "silence (plugging one in switches to it)");
@@ -643,8 +638,8 @@ void App::on_warning(GstMessage *message)
 
 void App::print_devices(bool human)
 {
-	auto video = devices_of(camera_);
-	auto audio = devices_of(mic_);
+	auto video = read_devices(camera_);
+	auto audio = read_devices(mic_);
 	if (human) {
 		g_autofree gchar *cam = nullptr, *m = nullptr;
 		g_object_get(camera_, "active-device", &cam, nullptr);
@@ -658,7 +653,7 @@ void App::print_devices(bool human)
 
 void App::switch_device(GstElement *source, const char *what, const std::string &arg)
 {
-	auto devices = devices_of(source);
+	auto devices = read_devices(source);
 	auto device = resolve_device(arg, devices);
 	if (!device) {
 		say("meshcall: no %s \"%s\" (/devices lists them)", what, arg.c_str());

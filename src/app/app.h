@@ -62,7 +62,6 @@ private:
 	void switch_device(GstElement *source, const char *what, const std::string &arg);
 	void toggle(const char *property, const char *what, const char *off_text,
 		    const char *on_text);
-	std::vector<std::string> devices_of(GstElement *source) const;
 	std::string name_of(const std::string &id) const;
 	void fail(int code, const std::string &error_code, const std::string &message);
 
