@@ -128,7 +128,9 @@ int run(const Options &o)
 		for (auto &m : rx) {
 			auto id = m->peer_named(o.sender);
 			std::fprintf(stderr, " %s=%s", m->label().c_str(),
-				     !id ? "no-sender" : m->video_from(*id) ? "ok" : "no-video");
+				     !id		  ? "no-sender"
+				     : m->video_from(*id) ? "ok"
+							  : "no-video");
 		}
 		std::fprintf(stderr, "\n");
 		return 1;

@@ -108,8 +108,7 @@ bool parse_args(int argc, char **argv, Options &o)
 				o.faststart_packets = v;
 			else
 				return false;
-		}
-		else
+		} else
 			return false;
 	}
 	return !o.server.empty() && o.rounds > 0;
@@ -206,7 +205,7 @@ void probe_first_rtp(GstPad *pad, Tag tag, const char *what)
 					     std::to_string((h[2] << 8) | h[3]) +
 					     ((h[1] & 0x80) ? " marker" : "") + ")");
 		    return once->seen < (g_opt.verbose ? 12 : 1) ? GST_PAD_PROBE_OK
-								   : GST_PAD_PROBE_REMOVE;
+								 : GST_PAD_PROBE_REMOVE;
 	    },
 	    new Once{std::move(tag), what}, [](gpointer d) { delete static_cast<Once *>(d); });
 }
@@ -312,9 +311,9 @@ void watch_grid(RoomMember &m)
 		    if (w->pending.empty())
 			    return GST_PAD_PROBE_OK;
 		    GstClockTime rt = running_time(pad, buf);
-		    GstClockTime end = rt + (GST_BUFFER_DURATION_IS_VALID(buf)
-						 ? GST_BUFFER_DURATION(buf)
-						 : 33 * GST_MSECOND);
+		    GstClockTime end =
+			rt + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf)
+								: 33 * GST_MSECOND);
 		    std::erase_if(w->pending, [&](const auto &p) {
 			    if (!GST_CLOCK_TIME_IS_VALID(rt) || end <= p.second)
 				    return false;
@@ -346,9 +345,11 @@ void probe_tile(GstElement *from, Tag tag)
 		if (f && g_str_equal(GST_OBJECT_NAME(f), "compositor")) {
 			gst_pad_add_probe(
 			    peer, GST_PAD_PROBE_TYPE_BUFFER,
-			    [](GstPad *pad, GstPadProbeInfo *info, gpointer d) -> GstPadProbeReturn {
+			    [](GstPad *pad, GstPadProbeInfo *info,
+			       gpointer d) -> GstPadProbeReturn {
 				    auto *tag = static_cast<Tag *>(d);
-				    GstClockTime rt = running_time(pad, GST_PAD_PROBE_INFO_BUFFER(info));
+				    GstClockTime rt =
+					running_time(pad, GST_PAD_PROBE_INFO_BUFFER(info));
 				    GridWatch *w = nullptr;
 				    {
 					    std::lock_guard l(g_grids_lock);
@@ -427,13 +428,13 @@ void apply_experiments(GstElement *webrtc)
 	if (g_opt.faststart_packets >= 0) {
 		/* After meshcallbin's own handler, which was connected first. */
 		if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin")) {
-			g_signal_connect(rtpbin, "new-jitterbuffer",
-					 G_CALLBACK(+[](GstElement *, GstElement *jb, guint, guint) {
-						 g_object_set(jb, "faststart-min-packets",
-							      guint(g_opt.faststart_packets),
-							      nullptr);
-					 }),
-					 nullptr);
+			g_signal_connect(
+			    rtpbin, "new-jitterbuffer",
+			    G_CALLBACK(+[](GstElement *, GstElement *jb, guint, guint) {
+				    g_object_set(jb, "faststart-min-packets",
+						 guint(g_opt.faststart_packets), nullptr);
+			    }),
+			    nullptr);
 			gst_object_unref(rtpbin);
 		}
 	}
@@ -446,15 +447,15 @@ void watch_webrtcbin(GstElement *webrtc, const std::string &who)
 	for (const char *prop : {"signaling-state", "ice-gathering-state", "ice-connection-state",
 				 "connection-state"}) {
 		std::string sig = std::string("notify::") + prop;
-		g_signal_connect_data(webrtc, sig.c_str(), G_CALLBACK(on_state_notify),
-				      new std::string(who),
-				      [](gpointer d, GClosure *) { delete static_cast<std::string *>(d); },
-				      GConnectFlags(0));
+		g_signal_connect_data(
+		    webrtc, sig.c_str(), G_CALLBACK(on_state_notify), new std::string(who),
+		    [](gpointer d, GClosure *) { delete static_cast<std::string *>(d); },
+		    GConnectFlags(0));
 	}
 	/* Runs after meshcallbin's own handler, which links the decoder. */
-	g_signal_connect_data(webrtc, "pad-added", G_CALLBACK(on_pad_added), new std::string(who),
-			      [](gpointer d, GClosure *) { delete static_cast<std::string *>(d); },
-			      GConnectFlags(0));
+	g_signal_connect_data(
+	    webrtc, "pad-added", G_CALLBACK(on_pad_added), new std::string(who),
+	    [](gpointer d, GClosure *) { delete static_cast<std::string *>(d); }, GConnectFlags(0));
 }
 
 void on_deep_element_added(GstBin *, GstBin *, GstElement *e, gpointer d)
@@ -499,7 +500,7 @@ void watch_encoder(RoomMember &m)
 				    st->asked = true;
 			    }
 		    } else if (st->asked && !GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info),
-								   GST_BUFFER_FLAG_DELTA_UNIT)) {
+								    GST_BUFFER_FLAG_DELTA_UNIT)) {
 			    g_events.add(st->who, "", "keyframe-encoded");
 			    st->asked = false;
 		    }
@@ -512,10 +513,10 @@ void watch_encoder(RoomMember &m)
 
 void watch(RoomMember &m)
 {
-	g_signal_connect_data(m.pipeline(), "deep-element-added",
-			      G_CALLBACK(on_deep_element_added), new std::string(m.label()),
-			      [](gpointer d, GClosure *) { delete static_cast<std::string *>(d); },
-			      GConnectFlags(0));
+	g_signal_connect_data(
+	    m.pipeline(), "deep-element-added", G_CALLBACK(on_deep_element_added),
+	    new std::string(m.label()),
+	    [](gpointer d, GClosure *) { delete static_cast<std::string *>(d); }, GConnectFlags(0));
 	watch_encoder(m);
 	watch_grid(m);
 	m.on_element_message = [label = m.label()](const GstStructure *s, std::int64_t) {
@@ -605,7 +606,8 @@ double step_time(const std::vector<Event> &events, const Step &step, std::int64_
 		for (const Event &e : events)
 			if (e.who == "joiner" && e.element == "webrtc-" + stayer_id &&
 			    g_str_has_prefix(e.what.c_str(), "pad-added pt="))
-				key = std::string(step.key) + e.what.substr(std::strlen("pad-added"));
+				key =
+				    std::string(step.key) + e.what.substr(std::strlen("pad-added"));
 		if (key.empty())
 			return NAN;
 	}
@@ -652,9 +654,7 @@ int run(const Options &o)
 	}
 	b.set_state(GST_STATE_PLAYING);
 	bool up = wait_until(
-	    [&] {
-		    return !b.id().empty() && a.video_from(b.id()) && b.video_from(a.id());
-	    },
+	    [&] { return !b.id().empty() && a.video_from(b.id()) && b.video_from(a.id()); },
 	    o.timeout * 2);
 	if (!up) {
 		std::fprintf(stderr, "the two stayers did not see each other\n");
@@ -677,8 +677,8 @@ int run(const Options &o)
 		bool ok = wait_until(
 		    [&] {
 			    std::string id = joiner.id();
-			    return joiner.error() ||
-				   (!id.empty() && joiner.video_from(ida) && joiner.video_from(idb));
+			    return joiner.error() || (!id.empty() && joiner.video_from(ida) &&
+						      joiner.video_from(idb));
 		    },
 		    o.timeout);
 		ok = ok && !joiner.error();
@@ -719,7 +719,8 @@ int run(const Options &o)
 		for (int s = 0; s < kNumSteps; s++) {
 			double ta = step_time(events, kSteps[s], t0, jid, "stayer-a", ida);
 			double tb = step_time(events, kSteps[s], t0, jid, "stayer-b", idb);
-			round.step_ms[s] = std::isnan(ta) || std::isnan(tb) ? NAN : std::max(ta, tb);
+			round.step_ms[s] =
+			    std::isnan(ta) || std::isnan(tb) ? NAN : std::max(ta, tb);
 		}
 		round.keyframe_requests = keyframe_requests(events, "webrtc-" + ida) +
 					  keyframe_requests(events, "webrtc-" + idb);
@@ -738,8 +739,9 @@ int run(const Options &o)
 		}
 		if (o.verbose || !ok) {
 			for (const Event &e : events)
-				std::printf("    %8.1f %-9s %-24s %s\n", double(e.t_us - t0) / 1000.0,
-					    e.who.c_str(), e.element.c_str(), e.what.c_str());
+				std::printf("    %8.1f %-9s %-24s %s\n",
+					    double(e.t_us - t0) / 1000.0, e.who.c_str(),
+					    e.element.c_str(), e.what.c_str());
 		}
 		std::fflush(stdout);
 		rounds.push_back(round);

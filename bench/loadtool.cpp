@@ -230,7 +230,8 @@ void LoadRun::on_relayed(Client &c, Relayed type, std::string_view message, std:
 	if (type == kChat) {
 		const std::string_view field = json::member(message, "seq");
 		std::uint64_t chat_seq = 0;
-		auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), chat_seq);
+		auto [ptr, ec] =
+		    std::from_chars(field.data(), field.data() + field.size(), chat_seq);
 		if (ec != std::errc() || chat_seq != c.last_chat_seq + 1)
 			chat_seq_breaks_++;
 		c.last_chat_seq = chat_seq;
@@ -611,7 +612,8 @@ void LoadRun::report(double measured_s)
 	    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
 	    "\"errors\":%s,\"closes\":%s,\"connect_failures\":%s,"
 	    "\"send\":{\"drops\":%lu,\"lag_skips\":%lu,\"max_backlog_bytes\":%lu},"
-	    "\"reordered\":%lu,\"chat_seq_breaks\":%lu,\"misrouted\":%lu,\"cpu_pct\":{\"tool\":%.1f,\"server\":%.1f,"
+	    "\"reordered\":%lu,\"chat_seq_breaks\":%lu,\"misrouted\":%lu,\"cpu_pct\":{\"tool\":%."
+	    "1f,\"server\":%.1f,"
 	    "\"other\":%.1f,"
 	    "\"server_runq_wait\":%.1f}}\n",
 	    opt_.label.c_str(), opt_.connections, opt_.room_size, opt_.rate, measured_s, opened_,
@@ -623,8 +625,8 @@ void LoadRun::report(double measured_s)
 	    ms(all.quantile(0.9)), ms(all.quantile(0.99)), ms(all.max()),
 	    json_counts(errors_).c_str(), json_counts(closes_).c_str(),
 	    json_counts(failures_).c_str(), (unsigned long)drops_, (unsigned long)lag_skips_,
-	    (unsigned long)max_backlog_, (unsigned long)reordered_,
-	    (unsigned long)chat_seq_breaks_, (unsigned long)misrouted_, tool_cpu, server_cpu, other_cpu, server_wait);
+	    (unsigned long)max_backlog_, (unsigned long)reordered_, (unsigned long)chat_seq_breaks_,
+	    (unsigned long)misrouted_, tool_cpu, server_cpu, other_cpu, server_wait);
 	std::fflush(stdout);
 }
 

@@ -15,8 +15,8 @@ bool wait_until(const std::function<bool()> &done, double timeout_s)
 	const std::int64_t deadline = now_us() + std::int64_t(timeout_s * 1e6);
 	/* Bus events arrive on streaming threads and only wake the context
 	 * through g_main_context_wakeup(); the tick bounds the wait anyway. */
-	guint tick = g_timeout_add(10, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; },
-				   nullptr);
+	guint tick = g_timeout_add(
+	    10, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr);
 	bool ok = true;
 	while (!done()) {
 		if (now_us() >= deadline) {
@@ -29,8 +29,7 @@ bool wait_until(const std::function<bool()> &done, double timeout_s)
 	return ok;
 }
 
-RoomMember::RoomMember(std::string label, const std::string &description)
-    : label_(std::move(label))
+RoomMember::RoomMember(std::string label, const std::string &description) : label_(std::move(label))
 {
 	GError *error = nullptr;
 	GstElement *p = gst_parse_launch(description.c_str(), &error);

@@ -62,11 +62,11 @@ private:
 	GstElement *bin_ = nullptr;
 
 	mutable std::mutex lock_;
-	std::string id_;				  /* guarded by lock_ */
-	std::map<std::string, std::string> names_;	  /* id → name; guarded by lock_ */
+	std::string id_;				 /* guarded by lock_ */
+	std::map<std::string, std::string> names_;	 /* id → name; guarded by lock_ */
 	std::map<std::string, std::int64_t> video_from_; /* guarded by lock_ */
-	std::set<std::string> left_;			  /* guarded by lock_ */
-	std::optional<std::string> error_;		  /* guarded by lock_ */
+	std::set<std::string> left_;			 /* guarded by lock_ */
+	std::optional<std::string> error_;		 /* guarded by lock_ */
 };
 
 } // namespace meshcall::bench

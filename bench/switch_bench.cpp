@@ -477,7 +477,8 @@ int run(const Options &o)
 	if (camera_now != blue.content) /* to a 30 fps camera first, not measured */
 		camera_phase.step(blue, camera_now, nullptr);
 	const std::string video30_load =
-	    cycle(camera_phase, {{"Fake Camera Green", Content::Green}, blue}, blue.content, video30)
+	    cycle(camera_phase, {{"Fake Camera Green", Content::Green}, blue}, blue.content,
+		  video30)
 		.second;
 	Phase mic_phase(o, mic, rx_audio, tx_audio);
 	const Target mic440{"Fake Microphone 440", Content::Tone440Loud};
@@ -502,26 +503,26 @@ int run(const Options &o)
 	Figures fall = report("video: Fake Camera Red (15 fps) → Green → Blue (30 fps) → … "
 			      "(switchvideosrc, 640x360 at 30 fps)",
 			      camera_phase, video, true, kVideoGapTargetMs, video_load, o.verbose);
-	Figures fv = report("video between the 30 fps cameras: Fake Camera Green ↔ Blue "
-			    "(switchvideosrc, 640x360 at 30 fps)",
-			    camera_phase, video30, true, kVideoGapTargetMs, video30_load, o.verbose);
+	Figures fv =
+	    report("video between the 30 fps cameras: Fake Camera Green ↔ Blue "
+		   "(switchvideosrc, 640x360 at 30 fps)",
+		   camera_phase, video30, true, kVideoGapTargetMs, video30_load, o.verbose);
 	Figures fa = report("audio, switched in place: Fake Microphone 440 ↔ 1000", mic_phase,
 			    in_place, false, kAudioGapTargetMs, in_place_load, o.verbose);
 	Figures fn = report("audio, new source: Fake Microphone 440 ↔ test", mic_phase, new_source,
 			    false, kAudioGapTargetMs, new_source_load, o.verbose);
 
-	std::printf(
-	    "\nRESULT switches=%d failures=%d video_gap_p50_ms=%.1f video_gap_p95_ms=%.1f "
-	    "video_gap_max_ms=%.1f video_first_p50_ms=%.1f video_first_p95_ms=%.1f "
-	    "video_first_max_ms=%.1f audio_inplace_gap_p50_ms=%.1f "
-	    "audio_inplace_gap_p95_ms=%.1f audio_inplace_gap_max_ms=%.1f "
-	    "audio_new_gap_p50_ms=%.1f audio_new_gap_p95_ms=%.1f audio_new_gap_max_ms=%.1f "
-	    "video_with_15fps_gap_p95_ms=%.1f video_with_15fps_first_p95_ms=%.1f\n",
-	    o.rounds, failures, percentile(fv.gap, 50), percentile(fv.gap, 95),
-	    percentile(fv.gap, 100), percentile(fv.first, 50), percentile(fv.first, 95),
-	    percentile(fv.first, 100), percentile(fa.gap, 50), percentile(fa.gap, 95),
-	    percentile(fa.gap, 100), percentile(fn.gap, 50), percentile(fn.gap, 95),
-	    percentile(fn.gap, 100), percentile(fall.gap, 95), percentile(fall.first, 95));
+	std::printf("\nRESULT switches=%d failures=%d video_gap_p50_ms=%.1f video_gap_p95_ms=%.1f "
+		    "video_gap_max_ms=%.1f video_first_p50_ms=%.1f video_first_p95_ms=%.1f "
+		    "video_first_max_ms=%.1f audio_inplace_gap_p50_ms=%.1f "
+		    "audio_inplace_gap_p95_ms=%.1f audio_inplace_gap_max_ms=%.1f "
+		    "audio_new_gap_p50_ms=%.1f audio_new_gap_p95_ms=%.1f audio_new_gap_max_ms=%.1f "
+		    "video_with_15fps_gap_p95_ms=%.1f video_with_15fps_first_p95_ms=%.1f\n",
+		    o.rounds, failures, percentile(fv.gap, 50), percentile(fv.gap, 95),
+		    percentile(fv.gap, 100), percentile(fv.first, 50), percentile(fv.first, 95),
+		    percentile(fv.first, 100), percentile(fa.gap, 50), percentile(fa.gap, 95),
+		    percentile(fa.gap, 100), percentile(fn.gap, 50), percentile(fn.gap, 95),
+		    percentile(fn.gap, 100), percentile(fall.gap, 95), percentile(fall.first, 95));
 	gst_object_unref(camera);
 	gst_object_unref(mic);
 	if (sender.error() || receiver.error())

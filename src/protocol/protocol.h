@@ -12,7 +12,8 @@
 #include <variant>
 #include <vector>
 
-namespace meshcall::protocol {
+namespace meshcall::protocol
+{
 
 inline constexpr std::size_t kMaxMessageBytes = 65536;
 inline constexpr std::size_t kMaxServerMessageBytes = 1024 * 1024;
@@ -40,7 +41,8 @@ std::string_view to_string(ErrorCode code);
 std::optional<ErrorCode> error_code_from_string(std::string_view s);
 
 /* WebSocket close codes used by the protocol. */
-namespace close_code {
+namespace close_code
+{
 inline constexpr int kNormal = 1000;
 inline constexpr int kGoingAway = 1001;
 inline constexpr int kBadData = 1007;
@@ -72,12 +74,12 @@ std::optional<ClientType> client_type_from_string(std::string_view s);
 /* A string field that may be absent (or null), a string, or something else. */
 struct StringField {
 	std::optional<std::string> value; /* set only when the field is a string */
-	bool present = false;             /* present and not null */
+	bool present = false;		  /* present and not null */
 	bool is_string() const { return value.has_value(); }
 };
 
 struct Join {
-	StringField room;  /* validation (and its error order) is the server's job */
+	StringField room; /* validation (and its error order) is the server's job */
 	StringField name;
 	StringField token;
 };
@@ -102,22 +104,24 @@ struct Media {
 	bool audio = true;
 	bool video = true;
 };
-struct Ping {};
-struct Leave {};
+struct Ping {
+};
+struct Leave {
+};
 
 using ClientMessage = std::variant<Join, Offer, Answer, Candidate, Chat, Media, Ping, Leave>;
 ClientType type_of(const ClientMessage &msg);
 
 struct ParseError {
 	ErrorCode code = ErrorCode::BadMessage;
-	std::string message;            /* human readable, for the error's "message" */
-	std::optional<ClientType> ref;  /* the offending message's type when known */
+	std::string message;	       /* human readable, for the error's "message" */
+	std::optional<ClientType> ref; /* the offending message's type when known */
 };
 
 /* The outcome of parsing one client frame. */
 struct ClientParse {
 	std::optional<ClientMessage> message; /* set on success */
-	ParseError error;                     /* meaningful only when !message */
+	ParseError error;		      /* meaningful only when !message */
 	bool ok() const { return message.has_value(); }
 };
 
@@ -187,18 +191,33 @@ std::string room_info_json(std::string_view room, int capacity, const std::vecto
 std::string room_created_json(std::string_view room); /* url is "/r/<room>" */
 
 /* Server messages as a client sees them. */
-struct PeerJoined { Peer peer; };
-struct PeerLeft { std::string id; };
-struct PeerMedia { std::string id; bool audio = true; bool video = true; };
-struct RelayedOffer { std::string from; std::string sdp; };
-struct RelayedAnswer { std::string from; std::string sdp; };
+struct PeerJoined {
+	Peer peer;
+};
+struct PeerLeft {
+	std::string id;
+};
+struct PeerMedia {
+	std::string id;
+	bool audio = true;
+	bool video = true;
+};
+struct RelayedOffer {
+	std::string from;
+	std::string sdp;
+};
+struct RelayedAnswer {
+	std::string from;
+	std::string sdp;
+};
 struct RelayedCandidate {
 	std::string from;
 	std::string candidate;
 	std::int64_t sdp_mline_index = 0;
 	std::optional<std::string> sdp_mid;
 };
-struct Pong {};
+struct Pong {
+};
 struct Error {
 	std::string code; /* kept as text: a newer server may send codes we do not know */
 	std::string message;

@@ -6,14 +6,16 @@
 
 #include "protocol/protocol.h"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
-namespace {
+namespace
+{
 
 std::string hmac(GChecksumType type, std::string_view key, std::string_view data)
 {
-	g_autoptr(GHmac) mac = g_hmac_new(type, reinterpret_cast<const guchar *>(key.data()),
-					  key.size());
+	g_autoptr(GHmac) mac =
+	    g_hmac_new(type, reinterpret_cast<const guchar *>(key.data()), key.size());
 	g_hmac_update(mac, reinterpret_cast<const guchar *>(data.data()), data.size());
 	guint8 digest[64];
 	gsize len = sizeof(digest);
@@ -45,7 +47,8 @@ JsonObject *parse_object(JsonParser *parser, std::string_view text)
 const char *string_member(JsonObject *obj, const char *name)
 {
 	JsonNode *node = json_object_get_member(obj, name);
-	if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+	if (!node || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_STRING)
 		return nullptr;
 	return json_node_get_string(node);
 }
@@ -55,7 +58,7 @@ const char *string_member(JsonObject *obj, const char *name)
 std::string base64url_encode(std::string_view bytes)
 {
 	g_autofree gchar *b64 =
-		g_base64_encode(reinterpret_cast<const guchar *>(bytes.data()), bytes.size());
+	    g_base64_encode(reinterpret_cast<const guchar *>(bytes.data()), bytes.size());
 	std::string out(b64);
 	for (char &c : out) {
 		if (c == '+')
@@ -102,8 +105,8 @@ std::string create_token(std::string_view secret, const TokenClaims &claims)
 		protocol::append_json_string(payload, *claims.name);
 	}
 	payload += '}';
-	std::string signing_input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + '.' +
-				    base64url_encode(payload);
+	std::string signing_input =
+	    base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + '.' + base64url_encode(payload);
 	std::string signature = hmac(G_CHECKSUM_SHA256, secret, signing_input);
 	return signing_input + '.' + base64url_encode(signature);
 }
@@ -121,8 +124,8 @@ std::optional<TokenClaims> verify_token(std::string_view secret, std::string_vie
 	/* Check the signature before looking at anything the sender wrote. */
 	std::string_view signing_input = token.substr(0, dot2);
 	auto signature = base64url_decode(token.substr(dot2 + 1));
-	if (!signature || !equal_constant_time(*signature, hmac(G_CHECKSUM_SHA256, secret,
-									     signing_input)))
+	if (!signature ||
+	    !equal_constant_time(*signature, hmac(G_CHECKSUM_SHA256, secret, signing_input)))
 		return std::nullopt;
 
 	auto header = base64url_decode(token.substr(0, dot1));
@@ -178,7 +181,7 @@ TurnCredentials turn_credentials(std::string_view secret, std::string_view peer_
 	creds.username = std::to_string(now_seconds + ttl_seconds) + ':' + std::string(peer_id);
 	std::string digest = hmac(G_CHECKSUM_SHA1, secret, creds.username);
 	g_autofree gchar *b64 =
-		g_base64_encode(reinterpret_cast<const guchar *>(digest.data()), digest.size());
+	    g_base64_encode(reinterpret_cast<const guchar *>(digest.data()), digest.size());
 	creds.credential = b64;
 	return creds;
 }

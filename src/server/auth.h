@@ -7,13 +7,14 @@
 #include <string>
 #include <string_view>
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 inline constexpr std::int64_t kTokenLeewaySeconds = 30;
 
 struct TokenClaims {
-	std::string room;                /* a room name, or "*" for any room */
-	std::int64_t exp = 0;            /* Unix seconds */
+	std::string room;		 /* a room name, or "*" for any room */
+	std::int64_t exp = 0;		 /* Unix seconds */
 	std::optional<std::string> name; /* display name override */
 };
 
@@ -26,7 +27,7 @@ std::optional<TokenClaims> verify_token(std::string_view secret, std::string_vie
 					std::string_view room, std::int64_t now_seconds);
 
 struct TurnCredentials {
-	std::string username;   /* "<expiry unix seconds>:<peer id>" */
+	std::string username;	/* "<expiry unix seconds>:<peer id>" */
 	std::string credential; /* base64(HMAC-SHA1(secret, username)) */
 };
 TurnCredentials turn_credentials(std::string_view secret, std::string_view peer_id,

@@ -10,9 +10,11 @@
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "meshcall-server"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
-namespace {
+namespace
+{
 
 constexpr const char *kResourcePrefix = "/org/meshcall/web/";
 constexpr std::size_t kFreshRoomLength = 12;
@@ -23,12 +25,9 @@ struct StaticFile {
 	const char *content_type;
 };
 constexpr StaticFile kStaticFiles[] = {
-	{"style.css", "text/css; charset=utf-8"},
-	{"start.js", "text/javascript; charset=utf-8"},
-	{"room.js", "text/javascript; charset=utf-8"},
-	{"peers.js", "text/javascript; charset=utf-8"},
-	{"media.js", "text/javascript; charset=utf-8"},
-	{"ui.js", "text/javascript; charset=utf-8"},
+    {"style.css", "text/css; charset=utf-8"},	    {"start.js", "text/javascript; charset=utf-8"},
+    {"room.js", "text/javascript; charset=utf-8"},  {"peers.js", "text/javascript; charset=utf-8"},
+    {"media.js", "text/javascript; charset=utf-8"}, {"ui.js", "text/javascript; charset=utf-8"},
 };
 
 void respond(SoupServerMessage *msg, guint status, const char *content_type, std::string body)
@@ -56,7 +55,7 @@ bool serve_resource(SoupServerMessage *msg, const char *file, const char *conten
 {
 	std::string path = std::string(kResourcePrefix) + file;
 	g_autoptr(GBytes) bytes =
-		g_resources_lookup_data(path.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
+	    g_resources_lookup_data(path.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
 	if (!bytes)
 		return false;
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
@@ -91,7 +90,7 @@ std::string fresh_room_name()
 std::string bearer_token(SoupServerMessage *msg)
 {
 	const char *auth = soup_message_headers_get_one(
-		soup_server_message_get_request_headers(msg), "Authorization");
+	    soup_server_message_get_request_headers(msg), "Authorization");
 	if (!auth || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0)
 		return {};
 	std::string token(auth + 7);

@@ -5,7 +5,8 @@
 
 #include "server/room_registry.h"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 /* Answers one plain HTTP request (anything but the WebSocket upgrade). */
 void handle_http_request(SoupServerMessage *msg, const char *path, RoomRegistry &registry);

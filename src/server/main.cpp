@@ -24,7 +24,8 @@
 
 using namespace meshcall;
 
-namespace {
+namespace
+{
 
 constexpr int kExitUsage = 2;
 
@@ -37,8 +38,7 @@ std::vector<std::string> strv_to_vector(gchar **strv)
 }
 
 /* One line per record on stderr: "12:34:56.789 meshcall-server: text". */
-GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
-			   gpointer)
+GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer)
 {
 	if (g_log_writer_default_would_drop(level, G_LOG_DOMAIN))
 		return G_LOG_WRITER_HANDLED;
@@ -56,10 +56,10 @@ GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm local;
 	localtime_r(&ts.tv_sec, &local);
-	const char *tag = (level & G_LOG_LEVEL_ERROR)      ? "ERROR "
+	const char *tag = (level & G_LOG_LEVEL_ERROR)	   ? "ERROR "
 			  : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL "
 			  : (level & G_LOG_LEVEL_WARNING)  ? "WARNING "
-			  : (level & G_LOG_LEVEL_DEBUG)    ? "debug "
+			  : (level & G_LOG_LEVEL_DEBUG)	   ? "debug "
 							   : "";
 	std::fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s\n", local.tm_hour, local.tm_min,
 		     local.tm_sec, ts.tv_nsec / 1000000, G_LOG_DOMAIN, tag, message ? message : "");
@@ -84,12 +84,14 @@ int run_token_command(int argc, char **argv)
 	g_autofree gchar *secret = nullptr;
 	gint64 ttl = 3600;
 	GOptionEntry entries[] = {
-		{"room", 0, 0, G_OPTION_ARG_STRING, &room, "Room the token admits to (or * for any)", "ROOM"},
-		{"ttl", 0, 0, G_OPTION_ARG_INT64, &ttl, "Lifetime in seconds (default 3600)", "SECONDS"},
-		{"name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name claim", "NAME"},
-		{"token-secret", 0, 0, G_OPTION_ARG_STRING, &secret,
-		 "HS256 secret (default: $MESHCALL_TOKEN_SECRET)", "SECRET"},
-		{},
+	    {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Room the token admits to (or * for any)",
+	     "ROOM"},
+	    {"ttl", 0, 0, G_OPTION_ARG_INT64, &ttl, "Lifetime in seconds (default 3600)",
+	     "SECONDS"},
+	    {"name", 0, 0, G_OPTION_ARG_STRING, &name, "Display name claim", "NAME"},
+	    {"token-secret", 0, 0, G_OPTION_ARG_STRING, &secret,
+	     "HS256 secret (default: $MESHCALL_TOKEN_SECRET)", "SECRET"},
+	    {},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- print a join token");
 	g_option_context_add_main_entries(ctx, entries, nullptr);
@@ -153,34 +155,44 @@ int run_server(int argc, char **argv)
 {
 	RunOptions o;
 	GOptionEntry entries[] = {
-		{"listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen,
-		 "Address and port (default 0.0.0.0:8080; port 0 picks a free one)", "ADDR:PORT"},
-		{"capacity", 'c', 0, G_OPTION_ARG_INT, &o.capacity, "Peers per room (default 3)", "N"},
-		{"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "PEM certificate: serve https/wss", "FILE"},
-		{"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "PEM private key", "FILE"},
-		{"token-secret", 0, 0, G_OPTION_ARG_STRING, &o.token_secret,
-		 "Require HS256 join tokens signed with this (default: $MESHCALL_TOKEN_SECRET)", "SECRET"},
-		{"allowed-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.allowed_origins,
-		 "Allow WebSocket upgrades from this Origin only (repeatable)", "ORIGIN"},
-		{"stun", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.stun, "STUN server URL for clients (repeatable)", "URL"},
-		{"turn", 0, 0, G_OPTION_ARG_STRING, &o.turn, "TURN server URL for clients", "URL"},
-		{"turn-secret", 0, 0, G_OPTION_ARG_STRING, &o.turn_secret,
-		 "Shared secret of the TURN server (coturn use-auth-secret)", "SECRET"},
-		{"turn-ttl", 0, 0, G_OPTION_ARG_INT64, &o.turn_ttl, "TURN credential lifetime (default 86400)", "SECONDS"},
-		{"rate-limit", 0, 0, G_OPTION_ARG_DOUBLE, &o.rate_limit, "Messages per second per connection (default 100)", "N"},
-		{"rate-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.rate_burst, "Message burst per connection (default 200)", "N"},
-		{"chat-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_rate, "Chat lines per second per connection (default 5)", "N"},
-		{"chat-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_burst, "Chat burst per connection (default 10)", "N"},
-		{"liveness-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.liveness_timeout,
-		 "Drop a connection silent this long (default 45)", "SECONDS"},
-		{"threads", 0, 0, G_OPTION_ARG_INT, &o.threads,
-		 "Worker threads sharing the connections (default: one per processor, at most 64)", "N"},
-		{},
+	    {"listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen,
+	     "Address and port (default 0.0.0.0:8080; port 0 picks a free one)", "ADDR:PORT"},
+	    {"capacity", 'c', 0, G_OPTION_ARG_INT, &o.capacity, "Peers per room (default 3)", "N"},
+	    {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert,
+	     "PEM certificate: serve https/wss", "FILE"},
+	    {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "PEM private key", "FILE"},
+	    {"token-secret", 0, 0, G_OPTION_ARG_STRING, &o.token_secret,
+	     "Require HS256 join tokens signed with this (default: $MESHCALL_TOKEN_SECRET)",
+	     "SECRET"},
+	    {"allowed-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.allowed_origins,
+	     "Allow WebSocket upgrades from this Origin only (repeatable)", "ORIGIN"},
+	    {"stun", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.stun,
+	     "STUN server URL for clients (repeatable)", "URL"},
+	    {"turn", 0, 0, G_OPTION_ARG_STRING, &o.turn, "TURN server URL for clients", "URL"},
+	    {"turn-secret", 0, 0, G_OPTION_ARG_STRING, &o.turn_secret,
+	     "Shared secret of the TURN server (coturn use-auth-secret)", "SECRET"},
+	    {"turn-ttl", 0, 0, G_OPTION_ARG_INT64, &o.turn_ttl,
+	     "TURN credential lifetime (default 86400)", "SECONDS"},
+	    {"rate-limit", 0, 0, G_OPTION_ARG_DOUBLE, &o.rate_limit,
+	     "Messages per second per connection (default 100)", "N"},
+	    {"rate-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.rate_burst,
+	     "Message burst per connection (default 200)", "N"},
+	    {"chat-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_rate,
+	     "Chat lines per second per connection (default 5)", "N"},
+	    {"chat-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.chat_burst,
+	     "Chat burst per connection (default 10)", "N"},
+	    {"liveness-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.liveness_timeout,
+	     "Drop a connection silent this long (default 45)", "SECONDS"},
+	    {"threads", 0, 0, G_OPTION_ARG_INT, &o.threads,
+	     "Worker threads sharing the connections (default: one per processor, at most 64)",
+	     "N"},
+	    {},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- meshcall signaling server");
-	g_option_context_set_description(ctx,
-		"Subcommand:\n  meshcall-server token --room R --ttl S [--name N] --token-secret S\n"
-		"      prints a join token\n");
+	g_option_context_set_description(
+	    ctx,
+	    "Subcommand:\n  meshcall-server token --room R --ttl S [--name N] --token-secret S\n"
+	    "      prints a join token\n");
 	g_option_context_add_main_entries(ctx, entries, nullptr);
 	g_autoptr(GError) error = nullptr;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
@@ -207,8 +219,8 @@ int run_server(int argc, char **argv)
 		return usage("--tls-cert and --tls-key go together");
 	if (!!o.turn != !!o.turn_secret)
 		return usage("--turn and --turn-secret go together");
-	if (o.turn_ttl <= 0 || o.liveness_timeout <= 0 || o.rate_limit <= 0 ||
-	    o.rate_burst < 1 || o.chat_rate <= 0 || o.chat_burst < 1)
+	if (o.turn_ttl <= 0 || o.liveness_timeout <= 0 || o.rate_limit <= 0 || o.rate_burst < 1 ||
+	    o.chat_rate <= 0 || o.chat_burst < 1)
 		return usage("rates, bursts, TTLs and timeouts must be positive");
 
 	opts.tls_cert = o.tls_cert ? o.tls_cert : "";

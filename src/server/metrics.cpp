@@ -2,9 +2,11 @@
 
 #include <cstdio>
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
-namespace {
+namespace
+{
 
 void gauge(std::string &out, const char *name, const char *help, std::int64_t value)
 {
@@ -17,12 +19,12 @@ void gauge(std::string &out, const char *name, const char *help, std::int64_t va
 void counter(std::string &out, const char *name, const char *help, std::uint64_t value)
 {
 	char line[256];
-	std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name,
-		      help, name, name, static_cast<unsigned long long>(value));
+	std::snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
+		      name, name, static_cast<unsigned long long>(value));
 	out += line;
 }
 
-template<typename Enum, std::size_t N>
+template <typename Enum, std::size_t N>
 void labelled(std::string &out, const char *name, const char *help, const char *label,
 	      const std::array<std::uint64_t, N> &values)
 {
@@ -55,8 +57,8 @@ std::string render_prometheus(const Metrics &m)
 	labelled<protocol::ClientType>(out, "meshcall_messages_relayed_total",
 				       "Messages delivered to another peer, by type.", "type",
 				       m.relayed);
-	labelled<protocol::ErrorCode>(out, "meshcall_errors_total", "Errors sent, by code.",
-				      "code", m.errors);
+	labelled<protocol::ErrorCode>(out, "meshcall_errors_total", "Errors sent, by code.", "code",
+				      m.errors);
 	counter(out, "meshcall_closes_too_large_total", "Connections closed with 1009.",
 		m.closes_too_large);
 	counter(out, "meshcall_closes_flooding_total", "Connections closed with 1008 for flooding.",

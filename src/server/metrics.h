@@ -7,17 +7,18 @@
 
 #include "protocol/protocol.h"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 inline constexpr std::size_t kClientTypeCount =
-	static_cast<std::size_t>(protocol::ClientType::Leave) + 1;
+    static_cast<std::size_t>(protocol::ClientType::Leave) + 1;
 inline constexpr std::size_t kErrorCodeCount =
-	static_cast<std::size_t>(protocol::ErrorCode::TooLarge) + 1;
+    static_cast<std::size_t>(protocol::ErrorCode::TooLarge) + 1;
 
 struct Metrics {
 	std::int64_t connections = 0; /* open WebSocket connections */
 	std::int64_t rooms = 0;
-	std::int64_t peers = 0;       /* joined connections */
+	std::int64_t peers = 0; /* joined connections */
 	std::uint64_t connections_total = 0;
 	std::uint64_t joins_total = 0;
 	/* client messages accepted, by type */

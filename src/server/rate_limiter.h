@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 class TokenBucket
 {

@@ -16,7 +16,8 @@
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "meshcall-server"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 using protocol::ClientType;
 using protocol::ErrorCode;
@@ -31,7 +32,8 @@ std::int64_t Clock::wall_ms() const
 	return g_get_real_time() / 1000;
 }
 
-namespace {
+namespace
+{
 
 std::uint64_t random_id()
 {
@@ -91,7 +93,7 @@ struct RoomRegistry::Impl {
 	std::unordered_map<std::string, Connection *> peers; /* by peer id, every room */
 
 	Impl(RegistryConfig c, Outbox &o, const Clock &clk, IdGenerator g)
-		: config(std::move(c)), outbox(o), clock(clk), ids(std::move(g))
+	    : config(std::move(c)), outbox(o), clock(clk), ids(std::move(g))
 	{
 		if (!ids)
 			ids = random_id;
@@ -172,7 +174,8 @@ struct RoomRegistry::Impl {
 	{
 		const RateLimits &rate = config.rate;
 		if (conn.refusals.record(now, rate.flood_refusals, rate.flood_window_us)) {
-			g_message("connection %" PRIu64 " closed for flooding (%d refusals in %.0f s)",
+			g_message("connection %" PRIu64
+				  " closed for flooding (%d refusals in %.0f s)",
 				  conn.id, rate.flood_refusals, rate.flood_window_us / 1e6);
 			metrics.closes_flooding++;
 			close(conn, protocol::close_code::kPolicyViolation, "flooding");
@@ -184,7 +187,7 @@ struct RoomRegistry::Impl {
 	Connection *admit(ConnectionId id, std::size_t size);
 	void handle(Connection &conn, protocol::ClientMessage &msg);
 	void handle_join(Connection &conn, protocol::Join &join);
-	template<typename Relayed>
+	template <typename Relayed>
 	void relay(Connection &conn, ClientType type, const std::string &to, Relayed &&encode);
 	void handle_chat(Connection &conn, const protocol::Chat &chat);
 	void handle_media(Connection &conn, const protocol::Media &media);
@@ -202,15 +205,15 @@ std::string RoomRegistry::Impl::new_peer_id()
 	}
 }
 
-std::vector<protocol::IceServer> RoomRegistry::Impl::ice_servers_for(const std::string &peer_id) const
+std::vector<protocol::IceServer>
+RoomRegistry::Impl::ice_servers_for(const std::string &peer_id) const
 {
 	std::vector<protocol::IceServer> servers;
 	for (const std::string &url : config.stun_urls)
 		servers.push_back({{url}, std::nullopt, std::nullopt});
 	if (config.turn) {
-		TurnCredentials creds = turn_credentials(config.turn->secret, peer_id,
-							 clock.wall_ms() / 1000,
-							 config.turn->ttl_seconds);
+		TurnCredentials creds = turn_credentials(
+		    config.turn->secret, peer_id, clock.wall_ms() / 1000, config.turn->ttl_seconds);
 		servers.push_back({{config.turn->url}, creds.username, creds.credential});
 	}
 	return servers;
@@ -265,7 +268,7 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	if (static_cast<int>(present) >= config.capacity) {
 		send_error(conn, ErrorCode::RoomFull,
 			   "room " + room_name + " is full (capacity " +
-				   std::to_string(config.capacity) + ")",
+			       std::to_string(config.capacity) + ")",
 			   ClientType::Join);
 		return;
 	}
@@ -291,8 +294,8 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	welcome.history.assign(room.history.begin(), room.history.end());
 	welcome.ice_servers = ice_servers_for(conn.peer_id);
 
-	SharedText joined = share(protocol::peer_joined_json(
-		{conn.peer_id, conn.name, conn.audio, conn.video}));
+	SharedText joined =
+	    share(protocol::peer_joined_json({conn.peer_id, conn.name, conn.audio, conn.video}));
 	for (Connection *other : room.members)
 		send(*other, joined);
 
@@ -306,7 +309,7 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	send(conn, share(protocol::welcome_json(welcome)));
 }
 
-template<typename Encode>
+template <typename Encode>
 void RoomRegistry::Impl::relay(Connection &conn, ClientType type, const std::string &to,
 			       Encode &&encode)
 {
@@ -359,39 +362,39 @@ void RoomRegistry::Impl::handle(Connection &conn, protocol::ClientMessage &msg)
 	metrics.received[static_cast<std::size_t>(type)]++;
 
 	std::visit(
-		[&](auto &m) {
-			using T = std::decay_t<decltype(m)>;
-			if constexpr (std::is_same_v<T, protocol::Join>) {
-				handle_join(conn, m);
-			} else if constexpr (std::is_same_v<T, protocol::Offer>) {
-				relay(conn, type, m.to, [&](const std::string &from) {
-					return protocol::relayed_offer_json(from, m.sdp);
-				});
-			} else if constexpr (std::is_same_v<T, protocol::Answer>) {
-				relay(conn, type, m.to, [&](const std::string &from) {
-					return protocol::relayed_answer_json(from, m.sdp);
-				});
-			} else if constexpr (std::is_same_v<T, protocol::Candidate>) {
-				relay(conn, type, m.to, [&](const std::string &from) {
-					return protocol::relayed_candidate_json(from, m);
-				});
-			} else if constexpr (std::is_same_v<T, protocol::Chat>) {
-				handle_chat(conn, m);
-			} else if constexpr (std::is_same_v<T, protocol::Media>) {
-				handle_media(conn, m);
-			} else if constexpr (std::is_same_v<T, protocol::Ping>) {
-				static const SharedText pong = share(protocol::pong_json());
-				send(conn, pong);
-			} else if constexpr (std::is_same_v<T, protocol::Leave>) {
-				close(conn, protocol::close_code::kNormal, "left");
-			}
-		},
-		msg);
+	    [&](auto &m) {
+		    using T = std::decay_t<decltype(m)>;
+		    if constexpr (std::is_same_v<T, protocol::Join>) {
+			    handle_join(conn, m);
+		    } else if constexpr (std::is_same_v<T, protocol::Offer>) {
+			    relay(conn, type, m.to, [&](const std::string &from) {
+				    return protocol::relayed_offer_json(from, m.sdp);
+			    });
+		    } else if constexpr (std::is_same_v<T, protocol::Answer>) {
+			    relay(conn, type, m.to, [&](const std::string &from) {
+				    return protocol::relayed_answer_json(from, m.sdp);
+			    });
+		    } else if constexpr (std::is_same_v<T, protocol::Candidate>) {
+			    relay(conn, type, m.to, [&](const std::string &from) {
+				    return protocol::relayed_candidate_json(from, m);
+			    });
+		    } else if constexpr (std::is_same_v<T, protocol::Chat>) {
+			    handle_chat(conn, m);
+		    } else if constexpr (std::is_same_v<T, protocol::Media>) {
+			    handle_media(conn, m);
+		    } else if constexpr (std::is_same_v<T, protocol::Ping>) {
+			    static const SharedText pong = share(protocol::pong_json());
+			    send(conn, pong);
+		    } else if constexpr (std::is_same_v<T, protocol::Leave>) {
+			    close(conn, protocol::close_code::kNormal, "left");
+		    }
+	    },
+	    msg);
 }
 
 RoomRegistry::RoomRegistry(RegistryConfig config, Outbox &outbox, const Clock &clock,
 			   IdGenerator ids)
-	: impl_(std::make_unique<Impl>(std::move(config), outbox, clock, std::move(ids)))
+    : impl_(std::make_unique<Impl>(std::move(config), outbox, clock, std::move(ids)))
 {
 }
 
@@ -443,7 +446,7 @@ void RoomRegistry::received_text(ConnectionId id, std::string_view frame)
 	/* A known type that may not be sent yet is not-joined, even when its
 	 * fields are wrong too; only an unknown type is bad-message first. */
 	std::optional<ClientType> type =
-		parsed.ok() ? protocol::type_of(*parsed.message) : parsed.error.ref;
+	    parsed.ok() ? protocol::type_of(*parsed.message) : parsed.error.ref;
 	if (!conn->room && type && *type != ClientType::Join && *type != ClientType::Ping) {
 		impl_->send_error(*conn, ErrorCode::NotJoined, "join a room first", type);
 		return;
@@ -498,9 +501,8 @@ bool RoomRegistry::token_allows(std::string_view token, std::string_view room) c
 {
 	if (!tokens_required())
 		return true;
-	return verify_token(impl_->config.token_secret, token, room,
-			    impl_->clock.wall_ms() / 1000)
-		.has_value();
+	return verify_token(impl_->config.token_secret, token, room, impl_->clock.wall_ms() / 1000)
+	    .has_value();
 }
 
 const RegistryConfig &RoomRegistry::config() const

@@ -15,7 +15,8 @@
 #include "protocol/protocol.h"
 #include "server/metrics.h"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 /* The transport's handle for one WebSocket connection; never reused. */
 using ConnectionId = std::uint64_t;
@@ -37,7 +38,7 @@ class Clock
 public:
 	virtual ~Clock() = default;
 	virtual std::int64_t monotonic_us() const; /* g_get_monotonic_time() */
-	virtual std::int64_t wall_ms() const;      /* g_get_real_time() / 1000 */
+	virtual std::int64_t wall_ms() const;	   /* g_get_real_time() / 1000 */
 };
 
 struct RateLimits {

@@ -20,9 +20,11 @@
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "meshcall-server"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
-namespace {
+namespace
+{
 
 /* libsoup drops a connection without a close frame when a frame exceeds its
  * own limit, so it is set well above the protocol's 64 KiB: everything in
@@ -35,8 +37,7 @@ constexpr guint kShutdownGraceMs = 2000;
 constexpr unsigned kWorkerBits = 6;
 constexpr unsigned kMaxWorkers = 1u << kWorkerBits;
 
-GSource *attach_timeout(GMainContext *context, guint interval_ms, GSourceFunc func,
-			gpointer data)
+GSource *attach_timeout(GMainContext *context, guint interval_ms, GSourceFunc func, gpointer data)
 {
 	GSource *source = g_timeout_source_new(interval_ms);
 	g_source_set_callback(source, func, data, nullptr);
@@ -48,12 +49,12 @@ void unref_later(GMainContext *context, gpointer object)
 {
 	GSource *idle = g_idle_source_new();
 	g_source_set_callback(
-		idle,
-		[](gpointer obj) -> gboolean {
-			g_object_unref(obj);
-			return G_SOURCE_REMOVE;
-		},
-		object, nullptr);
+	    idle,
+	    [](gpointer obj) -> gboolean {
+		    g_object_unref(obj);
+		    return G_SOURCE_REMOVE;
+	    },
+	    object, nullptr);
 	g_source_attach(idle, context);
 	g_source_unref(idle);
 }
@@ -72,9 +73,10 @@ bool bind_shared(GSocket *sock, GSocketAddress *address, bool reuse_port, GError
 	if (bind(g_socket_get_fd(sock), reinterpret_cast<struct sockaddr *>(&native),
 		 static_cast<socklen_t>(g_socket_address_get_native_size(address))) != 0) {
 		int err = errno;
-		g_autofree gchar *text = g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(address));
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
-			    "cannot bind to %s: %s", text, g_strerror(err));
+		g_autofree gchar *text =
+		    g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(address));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot bind to %s: %s",
+			    text, g_strerror(err));
 		return false;
 	}
 	return true;
@@ -106,7 +108,7 @@ class SignalingServer::Impl : public Outbox
 {
 public:
 	explicit Impl(ServerOptions opts)
-		: options(std::move(opts)), registry(options.registry, *this, clock)
+	    : options(std::move(opts)), registry(options.registry, *this, clock)
 	{
 	}
 	~Impl() override;
@@ -158,8 +160,8 @@ public:
 	};
 
 	Worker(SignalingServer::Impl &server, unsigned index)
-		: server_(server), index_(index), context_(g_main_context_new()),
-		  loop_(g_main_loop_new(context_, FALSE))
+	    : server_(server), index_(index), context_(g_main_context_new()),
+	      loop_(g_main_loop_new(context_, FALSE))
 	{
 	}
 	~Worker();
@@ -178,10 +180,10 @@ public:
 private:
 	static void on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 				 SoupWebsocketConnection *ws, gpointer user_data);
-	static void on_early_ws(SoupServer *, SoupServerMessage *msg, const char *,
-				GHashTable *, gpointer user_data);
-	static void on_http(SoupServer *, SoupServerMessage *msg, const char *path,
-			    GHashTable *, gpointer user_data);
+	static void on_early_ws(SoupServer *, SoupServerMessage *msg, const char *, GHashTable *,
+				gpointer user_data);
+	static void on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+			    gpointer user_data);
 	static void on_message(SoupWebsocketConnection *, gint type, GBytes *message,
 			       gpointer user_data);
 	static void on_pong(SoupWebsocketConnection *, GBytes *, gpointer user_data);
@@ -214,7 +216,8 @@ private:
 	friend class SignalingServer::Impl;
 };
 
-namespace {
+namespace
+{
 thread_local Worker *current_worker = nullptr;
 } // namespace
 
@@ -262,30 +265,33 @@ bool Worker::listen(GSocket *socket, GTlsCertificate *cert, GError **error)
 					  nullptr);
 	soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
 	bool ok = soup_server_listen_socket(
-		soup_, socket, cert ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), error);
+	    soup_, socket, cert ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), error);
 	g_main_context_pop_thread_default(context_);
 	if (!ok)
 		return false;
 
 	mailbox_source_ = g_source_new(
-		[] {
-			static GSourceFuncs funcs = {
-				nullptr, nullptr,
-				[](GSource *source, GSourceFunc callback, gpointer data) -> gboolean {
-					g_source_set_ready_time(source, -1);
-					return callback(data);
-				},
-				nullptr, nullptr, nullptr};
-			return &funcs;
-		}(),
-		sizeof(GSource));
+	    [] {
+		    static GSourceFuncs funcs = {
+			nullptr,
+			nullptr,
+			[](GSource *source, GSourceFunc callback, gpointer data) -> gboolean {
+				g_source_set_ready_time(source, -1);
+				return callback(data);
+			},
+			nullptr,
+			nullptr,
+			nullptr};
+		    return &funcs;
+	    }(),
+	    sizeof(GSource));
 	g_source_set_callback(mailbox_source_, on_mailbox, this, nullptr);
 	g_source_set_ready_time(mailbox_source_, -1);
 	g_source_attach(mailbox_source_, context_);
 
 	/* Check often enough that a silent peer goes within a tenth of the timeout. */
 	guint tick_ms = static_cast<guint>(
-		std::clamp<std::int64_t>(server_.liveness_timeout_us / 10000, 50, 1000));
+	    std::clamp<std::int64_t>(server_.liveness_timeout_us / 10000, 50, 1000));
 	liveness_ = attach_timeout(context_, tick_ms, on_liveness_tick, this);
 	return true;
 }
@@ -294,16 +300,16 @@ void Worker::run()
 {
 	std::string name = "meshcall-w" + std::to_string(index_);
 	thread_ = g_thread_new(
-		name.c_str(),
-		[](gpointer data) -> gpointer {
-			auto *self = static_cast<Worker *>(data);
-			current_worker = self;
-			g_main_context_push_thread_default(self->context_);
-			g_main_loop_run(self->loop_);
-			g_main_context_pop_thread_default(self->context_);
-			return nullptr;
-		},
-		this);
+	    name.c_str(),
+	    [](gpointer data) -> gpointer {
+		    auto *self = static_cast<Worker *>(data);
+		    current_worker = self;
+		    g_main_context_push_thread_default(self->context_);
+		    g_main_loop_run(self->loop_);
+		    g_main_context_pop_thread_default(self->context_);
+		    return nullptr;
+	    },
+	    this);
 }
 
 void Worker::stop_thread()
@@ -321,8 +327,8 @@ void Worker::on_early_ws(SoupServer *, SoupServerMessage *msg, const char *, GHa
 	const auto &allowed = self->server_.options.allowed_origins;
 	if (allowed.empty())
 		return;
-	const char *origin = soup_message_headers_get_one(
-		soup_server_message_get_request_headers(msg), "Origin");
+	const char *origin =
+	    soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Origin");
 	if (!origin)
 		return; /* non-browser clients send none */
 	if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end())
@@ -348,7 +354,7 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 
 	soup_websocket_connection_set_max_incoming_payload_size(ws, kTransportPayloadLimit);
 	guint keepalive = static_cast<guint>(
-		std::clamp(self->server_.options.liveness_timeout_s / 3.0, 1.0, 15.0));
+	    std::clamp(self->server_.options.liveness_timeout_s / 3.0, 1.0, 15.0));
 	soup_websocket_connection_set_keepalive_interval(ws, keepalive);
 	g_signal_connect(ws, "message", G_CALLBACK(on_message), client.get());
 	g_signal_connect(ws, "pong", G_CALLBACK(on_pong), client.get());
@@ -357,8 +363,7 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 	if (g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN) == FALSE) {
 		GSocketAddress *remote = soup_server_message_get_remote_address(msg);
 		g_autofree gchar *text =
-			remote ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote))
-			       : nullptr;
+		    remote ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote)) : nullptr;
 		g_debug("connection %" PRIu64 " from %s on worker %u", client->id,
 			text ? text : "(unknown)", self->index_);
 	}
@@ -369,8 +374,7 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 	self->server_.registry.connected(id);
 }
 
-void Worker::on_message(SoupWebsocketConnection *, gint type, GBytes *message,
-			gpointer user_data)
+void Worker::on_message(SoupWebsocketConnection *, gint type, GBytes *message, gpointer user_data)
 {
 	auto *client = static_cast<Client *>(user_data);
 	SignalingServer::Impl &server = client->worker->server_;
@@ -486,12 +490,12 @@ void Worker::check_liveness()
 void Worker::begin_shutdown()
 {
 	g_main_context_invoke(
-		context_,
-		[](gpointer data) -> gboolean {
-			static_cast<Worker *>(data)->close_all();
-			return G_SOURCE_REMOVE;
-		},
-		this);
+	    context_,
+	    [](gpointer data) -> gboolean {
+		    static_cast<Worker *>(data)->close_all();
+		    return G_SOURCE_REMOVE;
+	    },
+	    this);
 }
 
 void Worker::close_all()
@@ -564,9 +568,9 @@ bool SignalingServer::Impl::start(GError **error)
 
 	g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(host.c_str());
 	for (unsigned i = 0; i < count; i++) {
-		g_autoptr(GSocket) sock = g_socket_new(g_inet_address_get_family(addr),
-						       G_SOCKET_TYPE_STREAM,
-						       G_SOCKET_PROTOCOL_TCP, error);
+		g_autoptr(GSocket) sock =
+		    g_socket_new(g_inet_address_get_family(addr), G_SOCKET_TYPE_STREAM,
+				 G_SOCKET_PROTOCOL_TCP, error);
 		if (!sock)
 			return false;
 		/* GSocket's default backlog of 10 drops connection bursts. */
@@ -587,8 +591,8 @@ bool SignalingServer::Impl::start(GError **error)
 	}
 
 	bool v6 = g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6;
-	url = std::string(tls ? "https://" : "http://") + (v6 ? "[" : "") + host +
-	      (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
+	url = std::string(tls ? "https://" : "http://") + (v6 ? "[" : "") + host + (v6 ? "]" : "") +
+	      ":" + std::to_string(port) + "/";
 	for (auto &w : workers)
 		w->run();
 	return true;
@@ -622,16 +626,16 @@ void SignalingServer::Impl::shutdown(std::function<void()> done)
 	}
 	workers_open = static_cast<unsigned>(workers.size());
 	shutdown_timer = attach_timeout(
-		shutdown_context, kShutdownGraceMs,
-		[](gpointer data) -> gboolean {
-			auto *self = static_cast<Impl *>(data);
-			g_message("shutdown: connections still closing after %u ms, stopping anyway",
-				  kShutdownGraceMs);
-			if (auto done = std::exchange(self->shutdown_done, [] {}))
-				done();
-			return G_SOURCE_REMOVE;
-		},
-		this);
+	    shutdown_context, kShutdownGraceMs,
+	    [](gpointer data) -> gboolean {
+		    auto *self = static_cast<Impl *>(data);
+		    g_message("shutdown: connections still closing after %u ms, stopping anyway",
+			      kShutdownGraceMs);
+		    if (auto done = std::exchange(self->shutdown_done, [] {}))
+			    done();
+		    return G_SOURCE_REMOVE;
+	    },
+	    this);
 	for (auto &w : workers)
 		w->begin_shutdown();
 }
@@ -642,16 +646,16 @@ void SignalingServer::Impl::worker_drained()
 	if (--workers_open != 0)
 		return;
 	g_main_context_invoke(
-		shutdown_context,
-		[](gpointer data) -> gboolean {
-			auto *self = static_cast<Impl *>(data);
-			if (self->shutdown_timer)
-				g_source_destroy(self->shutdown_timer);
-			if (auto done = std::exchange(self->shutdown_done, [] {}))
-				done();
-			return G_SOURCE_REMOVE;
-		},
-		this);
+	    shutdown_context,
+	    [](gpointer data) -> gboolean {
+		    auto *self = static_cast<Impl *>(data);
+		    if (self->shutdown_timer)
+			    g_source_destroy(self->shutdown_timer);
+		    if (auto done = std::exchange(self->shutdown_done, [] {}))
+			    done();
+		    return G_SOURCE_REMOVE;
+	    },
+	    this);
 }
 
 std::unique_ptr<SignalingServer> SignalingServer::start(ServerOptions options, GError **error)
@@ -662,7 +666,9 @@ std::unique_ptr<SignalingServer> SignalingServer::start(ServerOptions options, G
 	return std::unique_ptr<SignalingServer>(new SignalingServer(std::move(impl)));
 }
 
-SignalingServer::SignalingServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SignalingServer::SignalingServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl))
+{
+}
 
 SignalingServer::~SignalingServer() = default;
 

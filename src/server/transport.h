@@ -19,11 +19,12 @@
 
 #include "server/room_registry.h"
 
-namespace meshcall::server {
+namespace meshcall::server
+{
 
 struct ServerOptions {
 	std::string listen = "0.0.0.0:8080"; /* ADDR:PORT, [v6]:PORT; port 0 picks one */
-	std::string tls_cert;                /* PEM files; both set: https/wss */
+	std::string tls_cert;		     /* PEM files; both set: https/wss */
 	std::string tls_key;
 	std::vector<std::string> allowed_origins; /* empty: any Origin */
 	double liveness_timeout_s = 45;

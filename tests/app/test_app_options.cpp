@@ -60,9 +60,17 @@ protected:
 
 TEST_F(Settings, CommandLineAlone)
 {
-	auto p = parse({"--server", "ws://box:8080/ws", "--room", "demo", "--name", " Ann ",
-			"--camera", "2", "--mic", "test", "--codec", "h264", "--headless",
-			"--events", "json", "--latency", "20", "--bitrate", "800", "--token", "t"});
+	auto p = parse({"--server",   "ws://box:8080/ws",
+			"--room",     "demo",
+			"--name",     " Ann ",
+			"--camera",   "2",
+			"--mic",      "test",
+			"--codec",    "h264",
+			"--headless", "--events",
+			"json",	      "--latency",
+			"20",	      "--bitrate",
+			"800",	      "--token",
+			"t"});
 	ASSERT_EQ(p.result, ParseResult::Run) << p.error;
 	EXPECT_EQ(p.options.server, "ws://box:8080/ws");
 	EXPECT_EQ(p.options.room, "demo");

@@ -11,8 +11,8 @@
  * "message"} on a bus error (then exits 1). Each stdin line is sent as a chat
  * line. SIGINT or SIGTERM: pipeline to NULL, exit 0. Diagnostics go to stderr.
  */
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>

@@ -43,8 +43,7 @@ struct Event {
 	std::string str(const char *member) const
 	{
 		JsonNode *n = object ? json_object_get_member(object, member) : nullptr;
-		return n && JSON_NODE_HOLDS_VALUE(n) &&
-			       json_node_get_value_type(n) == G_TYPE_STRING
+		return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
 			   ? json_node_get_string(n)
 			   : "";
 	}
@@ -80,10 +79,10 @@ public:
 
 	bool start(const std::vector<std::string> &args, const std::vector<std::string> &env = {})
 	{
-		g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-		    static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDIN_PIPE |
-						  G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-						  G_SUBPROCESS_FLAGS_STDERR_PIPE));
+		g_autoptr(GSubprocessLauncher) launcher =
+		    g_subprocess_launcher_new(static_cast<GSubprocessFlags>(
+			G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+			G_SUBPROCESS_FLAGS_STDERR_PIPE));
 		for (const auto &kv : env) {
 			auto eq = kv.find('=');
 			g_subprocess_launcher_setenv(launcher, kv.substr(0, eq).c_str(),
@@ -242,8 +241,9 @@ protected:
 	}
 	std::vector<std::string> app_args(const std::string &room, const std::string &name)
 	{
-		return {"--server", server.ws_url(), "--room", room, "--name", name,
-			"--headless", "--events", "json", "--ice-address", kIceAddresses};
+		return {"--server",   server.ws_url(), "--room",   room,   "--name",
+			name,	      "--headless",    "--events", "json", "--ice-address",
+			kIceAddresses};
 	}
 	/* The app joins `room` with `extra` arguments (a red camera and a 440 Hz
 	 * microphone), then bob; returns once bob sees and hears it. */
@@ -277,8 +277,7 @@ TEST_F(App, JoinsChatsAndReportsEveryRoomEvent)
 {
 	AppProcess app;
 	auto args = app_args("events", "app");
-	args.insert(args.end(),
-		    {"--camera", "Fake Camera Red", "--mic", "Fake Microphone 440"});
+	args.insert(args.end(), {"--camera", "Fake Camera Red", "--mic", "Fake Microphone 440"});
 	ASSERT_TRUE(app.start(args));
 	ASSERT_WAIT(app.find("joined"), kJoinTimeout) << app.stderr_text();
 	const Event *joined = app.find("joined");
@@ -357,8 +356,8 @@ TEST_F(App, JoinsChatsAndReportsEveryRoomEvent)
 	for (GList *l = names; l; l = l->next)
 		got.insert(static_cast<const char *>(l->data));
 	g_list_free(names);
-	EXPECT_EQ(got, (std::set<std::string>{"id", "rtt_ms", "video_frames_rx",
-					      "audio_buffers_rx", "bitrate_tx_kbps"}));
+	EXPECT_EQ(got, (std::set<std::string>{"id", "rtt_ms", "video_frames_rx", "audio_buffers_rx",
+					      "bitrate_tx_kbps"}));
 	EXPECT_STREQ(json_object_get_string_member(ps, "id"), bob.id().c_str());
 
 	/* bob leaves. */
@@ -502,14 +501,14 @@ TEST_F(App, WindowShowsTheRoomWithTheSelfTile)
 	/* Average colour around the centre of the left (bob) and right (self)
 	 * halves: two tiles side by side. */
 	auto colours = [&]() -> std::optional<std::pair<Rgb, Rgb>> {
-		g_autoptr(GstSample) sample =
-		    gst_app_sink_try_pull_sample(GST_APP_SINK(window), 0);
+		g_autoptr(GstSample) sample = gst_app_sink_try_pull_sample(GST_APP_SINK(window), 0);
 		if (!sample)
 			return std::nullopt;
 		GstVideoInfo info;
 		gst_video_info_from_caps(&info, gst_sample_get_caps(sample));
 		GstVideoFrame frame;
-		if (!gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ))
+		if (!gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample),
+					 GST_MAP_READ))
 			return std::nullopt;
 		auto at = [&](int cx, int cy) {
 			Rgb c;
@@ -517,7 +516,8 @@ TEST_F(App, WindowShowsTheRoomWithTheSelfTile)
 			for (int y = cy - 8; y < cy + 8; y++)
 				for (int x = cx - 8; x < cx + 8; x++, n++) {
 					const guint8 *p =
-					    static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+					    static_cast<const guint8 *>(
+						GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
 					    y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0) + x * 3;
 					c.r += p[0];
 					c.g += p[1];
@@ -535,11 +535,11 @@ TEST_F(App, WindowShowsTheRoomWithTheSelfTile)
 	};
 	std::string last = "no frame";
 	ASSERT_WAIT(([&] {
-		auto c = colours();
-		if (c)
-			last = c->first.str() + " | " + c->second.str();
-		return c && c->first.near(kYellow) && c->second.near(kCameraRed);
-	}()),
+			    auto c = colours();
+			    if (c)
+				    last = c->first.str() + " | " + c->second.str();
+			    return c && c->first.near(kYellow) && c->second.near(kCameraRed);
+		    }()),
 		    kMediaTimeout)
 	    << "left | right: " << last;
 	EXPECT_FALSE(quit);

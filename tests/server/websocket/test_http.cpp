@@ -184,17 +184,15 @@ TEST_F(HttpTest, StaticFilesOfTheBrowserClient)
 {
 	ASSERT_NO_FATAL_FAILURE(start_server());
 	const std::pair<const char *, const char *> files[] = {
-		{"/static/style.css", "text/css"},
-		{"/static/start.js", "text/javascript"},
-		{"/static/room.js", "text/javascript"},
-		{"/static/peers.js", "text/javascript"},
-		{"/static/media.js", "text/javascript"},
-		{"/static/ui.js", "text/javascript"},
+	    {"/static/style.css", "text/css"},	     {"/static/start.js", "text/javascript"},
+	    {"/static/room.js", "text/javascript"},  {"/static/peers.js", "text/javascript"},
+	    {"/static/media.js", "text/javascript"}, {"/static/ui.js", "text/javascript"},
 	};
 	for (const auto &[path, type] : files) {
 		HttpResponse file = get(path);
 		EXPECT_EQ(file.status, 200u) << path << ": " << file.error;
-		EXPECT_TRUE(starts_with(file.content_type, type)) << path << ": " << file.content_type;
+		EXPECT_TRUE(starts_with(file.content_type, type))
+		    << path << ": " << file.content_type;
 		EXPECT_FALSE(file.body.empty()) << path;
 	}
 	for (const char *path : {"/static/", "/static/index.html", "/static/nope.js", "/room.js"})
