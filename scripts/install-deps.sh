@@ -13,6 +13,11 @@ PACKAGES=(
   gstreamer1.0-libav gstreamer1.0-x iproute2 util-linux
   desktop-file-utils gstreamer1.0-plugins-base-apps
   chromium
+  # Python iterates the nested values (GstValueArray, GstValueList) of
+  # meshcallbin's get-stats and bus messages only with the GStreamer overrides.
+  python3-gst-1.0
+  # Suite `style` (tests/style/check-format.sh): the formatter of the house style.
+  clang-format
 )
 
 missing=()
