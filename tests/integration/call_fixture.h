@@ -19,7 +19,7 @@
 
 #include <gst/gst.h>
 
-#include "server/websocket/server_fixture.h"
+#include "support/server_fixture.h"
 
 namespace meshcall::test
 {

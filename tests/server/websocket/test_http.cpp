@@ -4,8 +4,8 @@
 
 #include <json-glib/json-glib.h>
 
-#include "crypto.h"
-#include "server_fixture.h"
+#include "support/crypto.h"
+#include "support/server_fixture.h"
 
 using namespace meshcall::test;
 using meshcall::protocol::PeerJoined;

@@ -1,7 +1,7 @@
 /* Join validation, chat and history, media state and the precise field and
  * size rules of PROTOCOL.md, against the real server. */
-#include "raw_ws.h"
-#include "server_fixture.h"
+#include "support/raw_ws.h"
+#include "support/server_fixture.h"
 
 using namespace meshcall::test;
 using meshcall::protocol::ChatLine;

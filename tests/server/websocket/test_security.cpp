@@ -2,8 +2,8 @@
  * an implementation written here rather than the server's own. */
 #include <json-glib/json-glib.h>
 
-#include "crypto.h"
-#include "server_fixture.h"
+#include "support/crypto.h"
+#include "support/server_fixture.h"
 
 using namespace meshcall::test;
 using meshcall::protocol::IceServer;

@@ -3,8 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
-#include "raw_ws.h"
-#include "server_fixture.h"
+#include "support/raw_ws.h"
+#include "support/server_fixture.h"
 
 using namespace meshcall::test;
 using meshcall::protocol::ChatLine;

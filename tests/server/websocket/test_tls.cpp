@@ -2,7 +2,7 @@
  * nothing else on that port. */
 #include <glib/gstdio.h>
 
-#include "server_fixture.h"
+#include "support/server_fixture.h"
 
 using namespace meshcall::test;
 using meshcall::protocol::Welcome;
