@@ -6,9 +6,10 @@
 #include <string>
 
 #include "protocol/protocol.h"
+#include "server/log.h"
 
 #undef G_LOG_DOMAIN
-#define G_LOG_DOMAIN "meshcall-server"
+#define G_LOG_DOMAIN "meshcall-server:http"
 
 namespace meshcall::server
 {
@@ -121,9 +122,13 @@ void room_info(SoupServerMessage *msg, std::string_view room, RoomRegistry &regi
 		protocol::room_info_json(snap.room, snap.capacity, snap.peers));
 }
 
-} // namespace
+const char *remote_host(SoupServerMessage *msg)
+{
+	const char *host = soup_server_message_get_remote_host(msg);
+	return host ? host : "(unknown)";
+}
 
-void handle_http_request(SoupServerMessage *msg, const char *path_c, RoomRegistry &registry)
+void route(SoupServerMessage *msg, const char *path_c, RoomRegistry &registry)
 {
 	std::string_view path(path_c);
 	std::string_view method(soup_server_message_get_method(msg));
@@ -172,6 +177,16 @@ void handle_http_request(SoupServerMessage *msg, const char *path_c, RoomRegistr
 		}
 	}
 	respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
+}
+
+} // namespace
+
+void handle_http_request(SoupServerMessage *msg, const char *path, RoomRegistry &registry)
+{
+	route(msg, path, registry);
+	MESHCALL_DEBUG_ABOUT(std::string("client ") + remote_host(msg), "%s %s: %u",
+			     soup_server_message_get_method(msg), path,
+			     soup_server_message_get_status(msg));
 }
 
 } // namespace meshcall::server

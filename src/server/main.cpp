@@ -17,10 +17,11 @@
 
 #include "protocol/protocol.h"
 #include "server/auth.h"
+#include "server/log.h"
 #include "server/transport.h"
 
 #undef G_LOG_DOMAIN
-#define G_LOG_DOMAIN "meshcall-server"
+#define G_LOG_DOMAIN "meshcall-server:main"
 
 using namespace meshcall;
 
@@ -37,11 +38,14 @@ std::vector<std::string> strv_to_vector(gchar **strv)
 	return out;
 }
 
-/* One line per record on stderr: "12:34:56.789 meshcall-server: text". */
+/* The server's areas log as "meshcall-server:<area>" (server/log.h). */
+constexpr const char *kServerDomain = "meshcall-server";
+
+/* One line per record of the server's areas on stderr,
+ * "12:34:56.789 meshcall-server:registry: text"; other libraries' records go
+ * to GLib's default writer. */
 GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer)
 {
-	if (g_log_writer_default_would_drop(level, G_LOG_DOMAIN))
-		return G_LOG_WRITER_HANDLED;
 	const char *message = nullptr;
 	const char *domain = nullptr;
 	for (gsize i = 0; i < n_fields; i++) {
@@ -50,8 +54,10 @@ GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize 
 		else if (!std::strcmp(fields[i].key, "GLIB_DOMAIN"))
 			domain = static_cast<const char *>(fields[i].value);
 	}
-	if (domain && std::strcmp(domain, G_LOG_DOMAIN) != 0)
+	if (domain && !g_str_has_prefix(domain, kServerDomain))
 		return g_log_writer_default(level, fields, n_fields, nullptr);
+	if (!server::log_enabled(level, domain))
+		return G_LOG_WRITER_HANDLED;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm local;
@@ -62,7 +68,8 @@ GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize 
 			  : (level & G_LOG_LEVEL_DEBUG)	   ? "debug "
 							   : "";
 	std::fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s\n", local.tm_hour, local.tm_min,
-		     local.tm_sec, ts.tv_nsec / 1000000, G_LOG_DOMAIN, tag, message ? message : "");
+		     local.tm_sec, ts.tv_nsec / 1000000, domain ? domain : kServerDomain, tag,
+		     message ? message : "");
 	return G_LOG_WRITER_HANDLED;
 }
 

@@ -11,10 +11,11 @@
 #include <glib.h>
 
 #include "server/auth.h"
+#include "server/log.h"
 #include "server/rate_limiter.h"
 
 #undef G_LOG_DOMAIN
-#define G_LOG_DOMAIN "meshcall-server"
+#define G_LOG_DOMAIN "meshcall-server:registry"
 
 namespace meshcall::server
 {
@@ -80,6 +81,16 @@ struct Room {
 	std::int64_t next_seq = 1;
 };
 
+/* What a log line about the connection names it by: "conn 1090", plus
+ * "peer 9f86d081884c7d65 room demo" while it is in a room. */
+std::string describe(const Connection &conn)
+{
+	std::string text = "conn " + std::to_string(conn.id);
+	if (conn.room)
+		text += " peer " + conn.peer_id + " room " + conn.room->name;
+	return text;
+}
+
 } // namespace
 
 struct RoomRegistry::Impl {
@@ -117,17 +128,15 @@ struct RoomRegistry::Impl {
 		constexpr unsigned kLoggedRefusals = 5;
 		if (conn.logged_refusals > kLoggedRefusals)
 			return;
-		std::string who = conn.room ? "peer " + conn.peer_id + " (" + conn.room->name + ")"
-					    : "connection " + std::to_string(conn.id);
 		std::string_view what = ref ? protocol::to_string(*ref) : "message";
 		std::string_view code_text = protocol::to_string(code);
 		if (++conn.logged_refusals > kLoggedRefusals)
-			g_message("%s: further refusals not logged", who.c_str());
+			MESHCALL_MESSAGE_ABOUT(describe(conn), "further refusals not logged");
 		else
-			g_message("%s: %.*s refused: %.*s (%.*s)", who.c_str(),
-				  static_cast<int>(what.size()), what.data(),
-				  static_cast<int>(code_text.size()), code_text.data(),
-				  static_cast<int>(message.size()), message.data());
+			MESHCALL_MESSAGE_ABOUT(describe(conn), "%.*s refused: %.*s (%.*s)",
+					       static_cast<int>(what.size()), what.data(),
+					       static_cast<int>(code_text.size()), code_text.data(),
+					       static_cast<int>(message.size()), message.data());
 	}
 
 	/* Forget the connection, tell its room, then ask the transport to close. */
@@ -153,12 +162,11 @@ struct RoomRegistry::Impl {
 		Room *room = conn.room;
 		if (!room)
 			return;
+		MESHCALL_MESSAGE_ABOUT(describe(conn), "left (%s)", conn.name.c_str());
 		std::erase(room->members, &conn);
 		peers.erase(conn.peer_id);
 		metrics.peers--;
 		conn.room = nullptr;
-		g_message("peer %s (%s) left room %s", conn.peer_id.c_str(), conn.name.c_str(),
-			  room->name.c_str());
 		if (room->members.empty()) {
 			rooms.erase(room->name);
 			metrics.rooms--;
@@ -174,9 +182,9 @@ struct RoomRegistry::Impl {
 	{
 		const RateLimits &rate = config.rate;
 		if (conn.refusals.record(now, rate.flood_refusals, rate.flood_window_us)) {
-			g_message("connection %" PRIu64
-				  " closed for flooding (%d refusals in %.0f s)",
-				  conn.id, rate.flood_refusals, rate.flood_window_us / 1e6);
+			MESHCALL_MESSAGE_ABOUT(describe(conn),
+					       "closed for flooding (%d refusals in %.0f s)",
+					       rate.flood_refusals, rate.flood_window_us / 1e6);
 			metrics.closes_flooding++;
 			close(conn, protocol::close_code::kPolicyViolation, "flooding");
 			return;
@@ -304,8 +312,8 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	peers.emplace(conn.peer_id, &conn);
 	metrics.peers++;
 	metrics.joins_total++;
-	g_message("peer %s (%s) joined room %s (%zu of %d)", conn.peer_id.c_str(),
-		  conn.name.c_str(), room.name.c_str(), room.members.size(), config.capacity);
+	MESHCALL_MESSAGE_ABOUT(describe(conn), "joined as %s (%zu of %d)", conn.name.c_str(),
+			       room.members.size(), config.capacity);
 	send(conn, share(protocol::welcome_json(welcome)));
 }
 
@@ -472,9 +480,10 @@ void RoomRegistry::disconnected(ConnectionId id)
 
 void RoomRegistry::timed_out(ConnectionId id)
 {
-	if (!impl_->connections.contains(id))
+	auto it = impl_->connections.find(id);
+	if (it == impl_->connections.end())
 		return;
-	g_message("connection %" PRIu64 " silent for too long, dropped", id);
+	MESHCALL_MESSAGE_ABOUT(describe(it->second), "silent for too long, dropped");
 	impl_->metrics.closes_timeout++;
 	impl_->forget(id);
 }

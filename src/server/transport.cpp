@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cinttypes>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -16,9 +15,10 @@
 #include <libsoup/soup.h>
 
 #include "server/http_api.h"
+#include "server/log.h"
 
 #undef G_LOG_DOMAIN
-#define G_LOG_DOMAIN "meshcall-server"
+#define G_LOG_DOMAIN "meshcall-server:transport"
 
 namespace meshcall::server
 {
@@ -80,6 +80,14 @@ bool bind_shared(GSocket *sock, GSocketAddress *address, bool reuse_port, GError
 		return false;
 	}
 	return true;
+}
+
+/* "127.0.0.1:41234", for log lines. */
+std::string address_text(GSocketAddress *address)
+{
+	g_autofree gchar *text =
+	    address ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(address)) : nullptr;
+	return text ? text : "(unknown)";
 }
 
 } // namespace
@@ -148,7 +156,24 @@ public:
 		Worker *worker = nullptr;
 		ConnectionId id = 0;
 		SoupWebsocketConnection *ws = nullptr; /* owned */
+		GSocketAddress *remote = nullptr;      /* owned; named in log lines */
 		std::int64_t last_seen_us = 0;
+
+		Client() = default;
+		Client(const Client &) = delete;
+		Client &operator=(const Client &) = delete;
+		~Client()
+		{
+			if (remote)
+				g_object_unref(remote);
+		}
+
+		/* "conn 1090 from 127.0.0.1:41234", as the registry's lines
+		 * name the same connection "conn 1090". */
+		std::string describe() const
+		{
+			return "conn " + std::to_string(id) + " from " + address_text(remote);
+		}
 	};
 
 	/* An Outbox call for one of this worker's connections. */
@@ -333,7 +358,9 @@ void Worker::on_early_ws(SoupServer *, SoupServerMessage *msg, const char *, GHa
 		return; /* non-browser clients send none */
 	if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end())
 		return;
-	g_message("refused WebSocket upgrade from Origin %s", origin);
+	MESHCALL_MESSAGE_ABOUT("client " +
+				   address_text(soup_server_message_get_remote_address(msg)),
+			       "refused WebSocket upgrade from Origin %s", origin);
 	soup_server_message_set_status(msg, SOUP_STATUS_FORBIDDEN, nullptr);
 }
 
@@ -360,13 +387,9 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 	g_signal_connect(ws, "pong", G_CALLBACK(on_pong), client.get());
 	g_signal_connect(ws, "closed", G_CALLBACK(on_closed), client.get());
 
-	if (g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN) == FALSE) {
-		GSocketAddress *remote = soup_server_message_get_remote_address(msg);
-		g_autofree gchar *text =
-		    remote ? g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(remote)) : nullptr;
-		g_debug("connection %" PRIu64 " from %s on worker %u", client->id,
-			text ? text : "(unknown)", self->index_);
-	}
+	if (GSocketAddress *remote = soup_server_message_get_remote_address(msg))
+		client->remote = G_SOCKET_ADDRESS(g_object_ref(remote));
+	MESHCALL_DEBUG_ABOUT(client->describe(), "connected on worker %u", self->index_);
 
 	ConnectionId id = client->id;
 	self->clients_.emplace(id, std::move(client));
@@ -399,8 +422,8 @@ void Worker::on_closed(SoupWebsocketConnection *ws, gpointer user_data)
 	auto *client = static_cast<Client *>(user_data);
 	Worker *self = client->worker;
 	ConnectionId id = client->id;
-	g_debug("connection %" PRIu64 " closed (code %u)", id,
-		soup_websocket_connection_get_close_code(ws));
+	MESHCALL_DEBUG_ABOUT(client->describe(), "closed (code %u)",
+			     soup_websocket_connection_get_close_code(ws));
 	{
 		std::lock_guard lock(self->server_.registry_lock);
 		self->server_.registry.disconnected(id);
