@@ -2,7 +2,9 @@
 # The whole test suite: install, build, run every suite, then all of them
 # again under ASan + UBSan but for the tests that need uninstrumented
 # gst-launch-1.0 to load the plugin (suite gst-subprocess). Last line of output:
-# "N passed, N failed".
+# "N passed, N failed", then ", N skipped" when some were skipped. Run it as
+# root, as CI does: the tests that run in a private network namespace
+# (tests/netns-run.sh) are skipped without root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
