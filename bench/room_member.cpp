@@ -158,7 +158,7 @@ GstBusSyncReply RoomMember::on_message(GstBus *, GstMessage *msg, gpointer data)
 		break;
 	}
 	case GST_MESSAGE_LATENCY:
-		/* As gst-launch-1.0 and applications do (DESIGN.md fact 11): a new
+		/* As gst-launch-1.0 and applications do (docs/design.md, fact 11): a new
 		 * peer's stream brings its jitter buffer's latency. On the main
 		 * context, not on the posting streaming thread. */
 		g_idle_add_full(

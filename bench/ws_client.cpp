@@ -18,7 +18,8 @@ namespace meshcall::bench
 namespace
 {
 
-/* A server message may be 1 MiB (PROTOCOL.md); refuse anything far beyond that. */
+/* A server message may be 1 MiB (docs/protocol.md, "Precise rules"); refuse
+ * anything far beyond that. */
 constexpr std::uint64_t kMaxServerMessage = 16u << 20;
 constexpr std::size_t kMaxHandshakeBytes = 16 * 1024;
 /* Reads per readiness event: keeps one busy connection from starving the rest. */

@@ -355,8 +355,8 @@ private:
 		return true;
 	}
 
-	/* PROTOCOL.md gives audio and video a default of true; a present value
-	 * must still be a boolean. */
+	/* docs/protocol.md ("Server to client messages") gives audio and video a
+	 * default of true; a present value must still be a boolean. */
 	bool peer(JsonNode *node, Peer &out)
 	{
 		JsonObject *object = detail::object(node);

@@ -1,5 +1,5 @@
 /* meshcall signaling protocol, version 1: message types, JSON (de)serialisation
- * and validation. No I/O lives here; see shared/PROTOCOL.md for the contract.
+ * and validation. No I/O lives here; see docs/protocol.md for the contract.
  *
  * Parsing uses json-glib; serialising writes JSON directly so a message that
  * fans out to a room is encoded once. */

@@ -1,5 +1,5 @@
 /* Validation of the user-supplied strings of the protocol: rooms, names,
- * chat text and peer ids. See "Validation" and "Precise rules" in PROTOCOL.md. */
+ * chat text and peer ids. See "Validation" and "Precise rules" in docs/protocol.md. */
 #include "unicode.h"
 
 #include "protocol.h"

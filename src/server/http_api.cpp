@@ -1,4 +1,5 @@
-/* HTTP endpoints of PROTOCOL.md: pages from the GResource, REST, health, metrics. */
+/* The HTTP endpoints of docs/protocol.md ("HTTP endpoints"): pages from the
+ * GResource, REST, health, metrics. */
 #include "server/http_api.h"
 
 #include <sys/random.h>

@@ -1,4 +1,4 @@
-/* meshcall-server: the signaling server of PROTOCOL.md, with the browser client
+/* meshcall-server: the signaling server of docs/protocol.md, with the browser client
  * compiled in.
  *
  *   meshcall-server [--listen ADDR:PORT] [--capacity N] ...

@@ -1,4 +1,4 @@
-/* The signaling server's rules (PROTOCOL.md) as pure logic. */
+/* The signaling server's rules (docs/protocol.md) as pure logic. */
 #include "server/room_registry.h"
 
 #include <sys/random.h>

@@ -1,6 +1,7 @@
 // The local camera and microphone: capture, mute, and switching devices while
 // a call runs. Switching hands the new track to every peer connection with
-// RTCRtpSender.replaceTrack, so nothing is renegotiated (PROTOCOL.md).
+// RTCRtpSender.replaceTrack, so nothing is renegotiated (docs/protocol.md,
+// "Rooms and roles").
 
 const KINDS = ['audio', 'video'];
 

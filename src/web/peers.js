@@ -1,4 +1,4 @@
-// One RTCPeerConnection to one remote peer, following PROTOCOL.md "Rooms and
+// One RTCPeerConnection to one remote peer, following docs/protocol.md "Rooms and
 // roles": the joiner offers, everyone else answers; one audio and one video
 // transceiver, both sendrecv even without a local device; max-bundle, rtcp-mux;
 // candidates that come before the remote description wait for it.

@@ -1,4 +1,4 @@
-// The room page: signaling over /ws (PROTOCOL.md), one PeerLink per remote
+// The room page: signaling over /ws (docs/protocol.md), one PeerLink per remote
 // peer, chat, mute, device switching, reconnect, and window.meshcall.
 
 import {LocalMedia} from './media.js';
@@ -96,7 +96,7 @@ function connect() {
     const join = {type: 'join', room};
     const token = params.get('token');
     const name = $('name').value.trim();
-    // A token's name claim may stand in for the name (PROTOCOL.md, Tokens).
+    // A token's name claim may stand in for the name (docs/protocol.md, "Tokens").
     if (name || !token)
       join.name = name;
     if (token)
@@ -185,7 +185,8 @@ function onWelcome(msg) {
   // Peers assume a newcomer has camera and microphone on; say otherwise.
   if (!media.sending('audio') || !media.sending('video'))
     sendMediaState();
-  // The joiner offers (PROTOCOL.md): one offer to every peer already here.
+  // The joiner offers (docs/protocol.md, "Rooms and roles"): one offer to
+  // every peer already here.
   for (const peer of msg.peers || [])
     addPeer(peer, true);
 }

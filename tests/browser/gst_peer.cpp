@@ -213,7 +213,7 @@ gboolean on_bus_message(GstBus *, GstMessage *msg, gpointer data)
 		break;
 	}
 	case GST_MESSAGE_LATENCY:
-		/* Peers' streams come and go (DESIGN.md fact 11). */
+		/* Peers' streams come and go (docs/design.md, fact 11). */
 		gst_bin_recalculate_latency(GST_BIN(peer->pipeline));
 		break;
 	default:

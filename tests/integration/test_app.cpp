@@ -217,7 +217,7 @@ private:
 	int status_ = -1;
 };
 
-/* DESIGN.md, "meshcall --events json": the members of each event. */
+/* docs/design.md, "`meshcall --events json`": the members of each event. */
 void expect_members(const Event &e, std::set<std::string> expected)
 {
 	expected.insert("event");
@@ -272,7 +272,7 @@ protected:
 };
 
 /* The app joins first, a meshcallbin pipeline second: every event of the
- * call, in order, with exactly DESIGN.md's fields. */
+ * call, in order, with exactly docs/design.md's fields. */
 TEST_F(App, JoinsChatsAndReportsEveryRoomEvent)
 {
 	AppProcess app;

@@ -343,7 +343,7 @@ TEST_F(Call, Chat)
 	for (CallPeer *p : all)
 		ASSERT_WAIT(p->peers().size() == 2, kJoinTimeout) << p->options().name;
 
-	/* Not chat text (PROTOCOL.md): refused before reaching the server. */
+	/* Not chat text (docs/protocol.md, "Validation"): refused before reaching the server. */
 	EXPECT_FALSE(send(*a, ""));
 	EXPECT_FALSE(send(*a, "   "));
 	EXPECT_FALSE(send(*a, "carriage\rreturn"));

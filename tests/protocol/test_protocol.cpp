@@ -1,4 +1,4 @@
-/* Tests of the protocol library against shared/PROTOCOL.md: validation on
+/* Tests of the protocol library against docs/protocol.md: validation on
  * both sides of every limit, client frame parsing, serialisers and round
  * trips through json-glib and through our own parsers. */
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-/* RoomRegistry: which error wins (PROTOCOL.md "Precise rules"), validation
+/* RoomRegistry: which error wins (docs/protocol.md, "Which error wins"), validation
  * and frame sizes. */
 #include "registry_fixture.h"
 

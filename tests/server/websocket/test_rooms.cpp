@@ -1,5 +1,5 @@
 /* Join validation, chat and history, media state and the precise field and
- * size rules of PROTOCOL.md, against the real server. */
+ * size rules of docs/protocol.md, against the real server. */
 #include "support/raw_ws.h"
 #include "support/server_fixture.h"
 
