@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What the meshcall app costs in a three-way call: three `meshcall --headless
 # --events json --camera test --mic test` processes in one room; once each
 # has video and audio from both others (its `media` events) and a warm-up,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by e2e-latency.sh and app-call.sh, after call-common.sh: meshcall
 # apps (or the app with a bench role) in a room, watched through their
 # `--events json` files. Waits poll a condition with a deadline; nothing

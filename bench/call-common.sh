@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by call-cpu.sh and join-time.sh: a meshcall-server of our own on
 # 127.0.0.1:0. Needs $server_bin; sets $server_pid and $port.
 server_pid=

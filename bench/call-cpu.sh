@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What sending costs meshcallbin per remote peer. One measured gst-launch-1.0
 # pipeline (640x360 30 fps test video + test audio into a meshcallbin) sits in
 # a room with N receive-only meshcallbins (another process, which only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-call-receivers: the remote side of call-cpu.sh.
  *
  * Joins N receive-only meshcallbins (no sink pads: they send nothing, so the

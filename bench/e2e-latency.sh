@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # End-to-end video latency between two meshcall apps: camera to screen. Two
 # processes, each the app with a bench role (meshcall-e2e-bench): the sender
 # draws the wall-clock time into every camera frame (test bars behind it),

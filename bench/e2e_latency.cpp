@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-e2e-bench: the meshcall app (its options, its App) with a role, to
  * time the way from one app's camera to another app's screen.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* A 32-bit number drawn into the luma of an I420 frame, to be read back from
  * the same picture after VP8, a network and meshcallbin's grid: one row of 32
  * black/white blocks (most significant bit first) near the top, and below it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Finding a remote peer's media inside a receiving meshcallbin, for the call
  * benchmarks (join_bench.cpp, switch_bench.cpp): each incoming stream leaves
  * its webrtcbin (webrtc-<peer id>) through a pad that meshcallbin links to a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Join time of meshcallbin: a room of two sending peers, then N times a third
 # sending pipeline goes to PLAYING; time until it has decoded a video frame
 # from both, with where the time goes. Builds nothing: build first

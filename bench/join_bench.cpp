@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-join-bench: how long a newcomer waits for the first picture.
  *
  * Two sending meshcallbins ("stayers") sit in a room; then, round after

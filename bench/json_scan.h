@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Just enough JSON reading for the load tool's rare control messages (welcome,
  * peer-joined, peer-left, error) and for finding "type": skips values without
  * building them, never allocates, never unescapes. Relayed messages are then

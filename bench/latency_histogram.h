@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* A fixed-size log-linear histogram in the manner of HdrHistogram: 64 linear
  * sub-buckets per power of two, so any recorded value is off by under 1.6%.
  * Recording is a few integer operations and no allocation. */

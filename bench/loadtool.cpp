@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-loadtool: drives meshcall-server with many WebSocket clients from one
  * thread and measures what it held, how much it relayed and how fast.
  * See bench/README.md. Loopback only. */

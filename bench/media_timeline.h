@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What passed a pad, when, and what it showed or sounded like: the raw
  * material of switch_bench.cpp. A probe on a raw video or S16LE audio pad
  * records, for each buffer, CLOCK_MONOTONIC at the probe, its PTS and

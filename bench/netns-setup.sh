@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced first by the call benchmarks (call-cpu.sh, join-time.sh,
 # switch-gap.sh, e2e-latency.sh, app-call.sh), with their own arguments:
 # moves to the repository root, runs the script again inside

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* CPU, memory and scheduling figures from /proc, sampled before and after a window. */
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* One gst-launch-style pipeline with a meshcallbin in a room, for the call
  * benchmarks (join_bench.cpp, call_receivers.cpp). Room events are taken from
  * the bus in a sync handler, so each carries the time it was posted, not the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Load benchmark of meshcall-server on loopback. Builds nothing: build first
 # (ninja -C BUILDDIR src/server/meshcall-server bench/meshcall-loadtool).
 #

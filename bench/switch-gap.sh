@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What the remote peer sees and hears when a peer switches camera or
 # microphone mid-call: a sender (switchvideosrc / switchaudiosrc on the fake
 # devices of tests/fakedevices) and a receiver in a room; N camera switches

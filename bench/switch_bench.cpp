@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-switch-bench: what the other peer sees and hears when a peer
  * changes camera or microphone in the middle of a call.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* WsConnection: the client half of RFC 6455, just enough for a load generator.
  * Non-blocking socket, registered with the caller's epoll set, no threads, no
  * GLib: the point is to cost far less CPU per message than the server it drives.

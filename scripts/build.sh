@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Configures (once) and builds meshcall in the given build directory.
 #   scripts/build.sh [BUILDDIR] [meson setup options...]
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The main job: install, build, start meshcall-server on port 8080 with a
 # `meshcall` peer in room "demo" (this machine's camera and microphone, or a
 # test pattern and silence without them; a window when there is a display,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 packages meshcall needs to build, run and test.
 # Idempotent: apt is only touched when something is missing.
 set -euo pipefail

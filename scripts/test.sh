@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite: install, build, run every suite, then all of them
 # again under ASan + UBSan but for the tests that need uninstrumented
 # gst-launch-1.0 to load the plugin (suite gst-subprocess). Last line of output:

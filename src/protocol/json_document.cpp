@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* A strict JSON front end for json-glib; see json_document.h for why. */
 #include "json_document.h"
 

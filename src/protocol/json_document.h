@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Reading JSON frames safely with json-glib 1.6. Private to the protocol library. */
 #pragma once
 

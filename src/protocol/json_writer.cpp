@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Serialisation of every protocol message. The JSON text is written by hand,
  * not through json-glib: the server encodes each relayed message once and
  * fans it out, thousands of times a second, and building a JsonNode tree for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Parsing of client and server frames, and the protocol's enumerations. */
 #include "protocol.h"
 

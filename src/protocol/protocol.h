@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall signaling protocol, version 1: message types, JSON (de)serialisation
  * and validation. No I/O lives here; see docs/protocol.md for the contract.
  *

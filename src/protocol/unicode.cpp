@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Validation of the user-supplied strings of the protocol: rooms, names,
  * chat text and peer ids. See "Validation" and "Precise rules" in docs/protocol.md. */
 #include "unicode.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* UTF-8 decoding and the few Unicode properties the protocol's rules need.
  * Private to the protocol library. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* JWT (HS256) and TURN REST credentials, on GLib's GHmac. */
 #include "server/auth.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Tokens (JWT, HS256 only) and coturn-style TURN credentials. Pure functions:
  * the caller passes the time. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The HTTP endpoints of docs/protocol.md ("HTTP endpoints"): pages from the
  * GResource, REST, health, metrics. */
 #include "server/http_api.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The HTTP side of meshcall-server: pages, REST, health and metrics. */
 #pragma once
 

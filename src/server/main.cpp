@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-server: the signaling server of docs/protocol.md, with the browser client
  * compiled in.
  *

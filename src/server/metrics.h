@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Counters and gauges for GET /metrics (Prometheus text exposition). */
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Per-connection rate limiting: token buckets plus a sliding count of refusals. */
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The signaling server's rules (docs/protocol.md) as pure logic. */
 #include "server/room_registry.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* RoomRegistry: the whole of the signaling server's behaviour as pure logic.
  * A message comes in from a connection, messages go out through an Outbox.
  * No sockets, no main loop, no clock of its own: the transport (transport.cpp)

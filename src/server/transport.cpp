@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* libsoup 3 adapter: sockets in, RoomRegistry decisions out, sharded over
  * worker threads (see transport.h for why). */
 #include "server/transport.h"

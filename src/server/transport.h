@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* SignalingServer: the thin libsoup 3 layer around RoomRegistry. It owns the
  * listening sockets, the WebSocket connections, liveness and shutdown; every
  * decision about messages is the registry's.

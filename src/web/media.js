@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The local camera and microphone: capture, mute, and switching devices while
 // a call runs. Switching hands the new track to every peer connection with
 // RTCRtpSender.replaceTrack, so nothing is renegotiated (docs/protocol.md,

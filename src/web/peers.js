@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // One RTCPeerConnection to one remote peer, following docs/protocol.md "Rooms and
 // roles": the joiner offers, everyone else answers; one audio and one video
 // transceiver, both sendrecv even without a local device; max-bundle, rtcp-mux;

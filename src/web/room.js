@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The room page: signaling over /ws (docs/protocol.md), one PeerLink per remote
 // peer, chat, mute, device switching, reconnect, and window.meshcall.
 

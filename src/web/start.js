@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The start page: create a room or enter one; the name is remembered for the
 // room page under "meshcall.name".
 

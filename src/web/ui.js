@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The room page's DOM: tiles, chat log, status line, device pickers.
 // Text from the network goes in through textContent only, never as markup.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcall app's command line, settings file and stdin commands. */
 #include <fstream>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Switching camera in the browser replaces the sent track without any
 // renegotiation: the remote meshcallbin keeps receiving frames, and no offer
 // or answer is exchanged (neither counted by the pages nor relayed by the server).

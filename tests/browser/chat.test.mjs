@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Chat both ways between a page and a meshcallbin, in seq order on both
 // sides, and chat text is shown as text (never parsed as HTML).
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall-test-peer: a meshcallbin pipeline in a room, driven and observed by
  * the browser tests (tests/browser/harness.mjs) through stdin and stdout.
  *

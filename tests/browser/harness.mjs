@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Shared machinery of the browser tests: a meshcall-server, headless Chromium
 // pages (Debian's /usr/bin/chromium through playwright-core) and
 // meshcall-test-peer pipelines, all children of this process and stopped by

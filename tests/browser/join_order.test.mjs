@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The same two-browsers-plus-meshcallbin room built in every join order
 // (the joiner offers, so who offers to whom changes with the order).
 import { expectFullMesh, roomTest, uniqueRoom } from './harness.mjs';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Closing a page removes its tile everywhere within 3 s, and the pipeline
 // reports peer-left.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The README's first command, `bash scripts/demo.sh`, on a fresh clone: it
 // installs (nothing is missing here), builds, starts meshcall-server on :8080
 // with a meshcall peer in room demo and prints the URL. A browser page at that

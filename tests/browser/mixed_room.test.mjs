@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Two Chromium pages and one meshcallbin pipeline in one room: everybody
 // receives everybody's video and audio. Also writes the three-way screenshot.
 import assert from 'node:assert/strict';

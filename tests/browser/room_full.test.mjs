@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A fourth participant in a room of capacity 3 is refused with room-full and
 // the three inside notice nothing.
 import assert from 'node:assert/strict';

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the browser tests under node's test runner inside a network namespace
 # with the veth pair Chromium needs. Called by meson (tests/browser/meson.build):
 #   run-tests.sh NETNS_RUN NODE TEST_FILE...

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The server goes away and comes back on the same port: the pages show that
 // they are reconnecting, then are back in the room with media within 10 s
 // (and so is the meshcallbin pipeline, which rejoins by itself).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Suite `data`: installs the build into a scratch DESTDIR and checks what a
 # desktop and systemd will read there. The launcher must pass
 # desktop-file-validate, and every unit `systemd-analyze verify` with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcallfakedeviceprovider: fake cameras and microphones for tests; see
  * gstfakedeviceprovider.cpp. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcallfakesrc: one fake camera or microphone; see gstmeshcallfakesrc.cpp. */
 #pragma once
 

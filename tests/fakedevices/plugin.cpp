@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The test-only GStreamer plugin "meshcalltest": registration only. */
 #include <gst/gst.h>
 

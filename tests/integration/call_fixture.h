@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Fixture for the `integration` suite: pipelines with a meshcallbin in a room
  * of a real meshcall-server, observed through the element's public surface
  * (signals, bus messages, get-stats) and its decoded output (video_src grid,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcall app as a person or a script runs it: a child process in a room
  * of a real meshcall-server with one meshcallbin pipeline, driven through its
  * stdin and observed through its `--events json` lines (each parsed as JSON),

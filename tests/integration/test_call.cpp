@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Calls of two and three meshcallbin pipelines through a real server. */
 #include <chrono>
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Leave and rejoin: a peer that leaves — its pipeline set to NULL, or its
  * process killed — is removed from the others within 2 s with no element or
  * pad left behind, the remaining tiles keep flowing (no gap over 500 ms), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mute-video / mute-audio between two meshcallbin pipelines in a room of a
  * real server, judged on what the other peer decodes: black frames and
  * silence keep flowing while muted (nothing is renegotiated), the room is

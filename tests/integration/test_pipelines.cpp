@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The scripts in pipelines/ run for real (with fakesinks, TEST_SOURCES=1 or the
  * fake devices of tests/fakedevices) and join a room of a real server, where an
  * in-process viewer decodes what they send; the recorder's file is checked with

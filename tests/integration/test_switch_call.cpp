@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Changing camera and microphone in the middle of a call: only the capture
  * end changes. The other peer sees the new camera's picture and hears the
  * new microphone, and no offer or answer crosses the server for it. */

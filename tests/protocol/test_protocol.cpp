@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Tests of the protocol library against docs/protocol.md: validation on
  * both sides of every limit, client frame parsing, serialisers and round
  * trips through json-glib and through our own parsers. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The sharded server under concurrent load: every relayed message reaches
 exactly its addressee, in order, with no error, across worker threads, and
 every member sees its room's chat lines in seq order with none missing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Independent implementations of what the server signs, so a test never
  * checks the server's crypto against the server's own code. */
 #pragma once

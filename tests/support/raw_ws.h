@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* A hand-written WebSocket client over a plain blocking GSocketConnection, for
  * what libsoup will not do: stay silent (libsoup answers pings by itself) and
  * send invalid UTF-8 in a text frame. The server is another process, so

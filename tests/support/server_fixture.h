@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* End-to-end fixture for every suite that needs the real meshcall-server: spawns it on
  * 127.0.0.1:0, talks to it with libsoup WebSocket/HTTP clients and waits by
  * pumping the default GMainContext until a condition holds, never by sleeping. */

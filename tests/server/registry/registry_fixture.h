@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Test harness for RoomRegistry: a recording Outbox that decodes every frame
  * the registry sends, a clock moved by hand, and scripted peer ids. Nothing
  * here touches a socket or sleeps. */

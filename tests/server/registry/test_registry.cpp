@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* RoomRegistry: capacity, joining and welcome, peer ids, ICE servers, relaying.
  * Chat, media, leaving and metrics are in test_registry_rooms.cpp; errors,
  * limits and tokens in the other test_registry_*.cpp files. */

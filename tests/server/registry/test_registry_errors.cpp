@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* RoomRegistry: which error wins (docs/protocol.md, "Which error wins"), validation
  * and frame sizes. */
 #include "registry_fixture.h"

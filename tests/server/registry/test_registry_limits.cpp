@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* RoomRegistry: per-connection rate limits and flood closing, driven by the
  * FakeClock. Clock steps are chosen so that bucket levels land half-way
  * between integers: the outcome must not hinge on floating-point rounding. */

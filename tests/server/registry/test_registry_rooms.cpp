@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* RoomRegistry: chat and its history, media state, leaving, room lifetime,
  * metrics. */
 #include "registry_fixture.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* RoomRegistry with tokens on: JWT HS256 checks for join and token_allows().
  * Tokens are made by hand (GChecksum HMAC) so a bug shared by create_token()
  * and verify_token() cannot hide. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The HTTP side of the server: room info, room creation, health, pages, metrics. */
 #include <set>
 #include <utility>

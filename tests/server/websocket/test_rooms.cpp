@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Join validation, chat and history, media state and the precise field and
  * size rules of docs/protocol.md, against the real server. */
 #include "support/raw_ws.h"

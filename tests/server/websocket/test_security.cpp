@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Tokens, TURN credentials and the Origin allow-list, each checked against
  * an implementation written here rather than the server's own. */
 #include <json-glib/json-glib.h>

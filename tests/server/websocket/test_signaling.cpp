@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Rooms, relaying, errors, limits, liveness and shutdown of the real server. */
 #include <set>
 

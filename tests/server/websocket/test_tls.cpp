@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* TLS: the server serves https/wss with the certificate it is given, and
  * nothing else on that port. */
 #include <glib/gstdio.h>
