@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcallbin: joins a meshcall room; see gstmeshcallbin.cpp. */
 #pragma once
 

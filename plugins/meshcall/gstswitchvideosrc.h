@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* switchvideosrc: video capture whose device may change while PLAYING; see
  * gstswitchvideosrc.cpp and switch_source.cpp. */
 #pragma once
 
-#include "switch_source.h"
+#include "switch/switch_source.h"
 
 G_BEGIN_DECLS
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The "meshcall" GStreamer plugin: registration only. */
 #include <gst/gst.h>
 

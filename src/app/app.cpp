@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcall app. See app.h. */
 #include "app.h"
 
@@ -63,17 +64,16 @@ std::string get_string(const GstStructure *s, const char *field)
 	return v ? v : "";
 }
 
-/* The `code` part of meshcallbin's "code: message" error texts. */
-std::string error_code_of(const std::string &text)
+/* The `code` meshcallbin puts in an error or warning's details (its
+ * documentation lists them); "" for messages from other elements. */
+std::string error_code_of(GstMessage *message)
 {
-	auto colon = text.find(':');
-	if (colon == std::string::npos || colon == 0)
-		return {};
-	std::string code = text.substr(0, colon);
-	for (char c : code)
-		if (!g_ascii_islower(c) && c != '-')
-			return {};
-	return code;
+	const GstStructure *details = nullptr;
+	if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR)
+		gst_message_parse_error_details(message, &details);
+	else if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_WARNING)
+		gst_message_parse_warning_details(message, &details);
+	return details ? get_string(details, "code") : std::string();
 }
 
 std::string peer_json(const GstStructure *p)
@@ -132,7 +132,8 @@ void print_device_list(FILE *out, const char *title, const std::vector<std::stri
 class StatsThread
 {
 public:
-	StatsThread(GstElement *call, bool json) : call_(GST_ELEMENT(gst_object_ref(call))), json_(json)
+	StatsThread(GstElement *call, bool json)
+	    : call_(GST_ELEMENT(gst_object_ref(call))), json_(json)
 	{
 		context_ = g_main_context_new();
 		loop_ = g_main_loop_new(context_, FALSE);
@@ -213,13 +214,14 @@ private:
 				    lost * 100, frames, buffers);
 				continue;
 			}
-			peers.raw(ObjectWriter()
-				      .string("id", get_string(p, "id"))
-				      .number("rtt_ms", rtt)
-				      .integer("video_frames_rx", static_cast<std::int64_t>(frames))
-				      .integer("audio_buffers_rx", static_cast<std::int64_t>(buffers))
-				      .number("bitrate_tx_kbps", tx)
-				      .finish());
+			peers.raw(
+			    ObjectWriter()
+				.string("id", get_string(p, "id"))
+				.number("rtt_ms", rtt)
+				.integer("video_frames_rx", static_cast<std::int64_t>(frames))
+				.integer("audio_buffers_rx", static_cast<std::int64_t>(buffers))
+				.number("bitrate_tx_kbps", tx)
+				.finish());
 		}
 		gst_structure_free(stats);
 		if (!human) {
@@ -337,14 +339,10 @@ int App::build()
 		return kExitFailure;
 	}
 
-	g_signal_connect_swapped(camera_, "devices-changed", G_CALLBACK(+[](App *app) {
-					 app->print_devices(false);
-				 }),
-				 this);
-	g_signal_connect_swapped(mic_, "devices-changed", G_CALLBACK(+[](App *app) {
-					 app->print_devices(false);
-				 }),
-				 this);
+	g_signal_connect_swapped(camera_, "devices-changed",
+				 G_CALLBACK(+[](App *app) { app->print_devices(false); }), this);
+	g_signal_connect_swapped(mic_, "devices-changed",
+				 G_CALLBACK(+[](App *app) { app->print_devices(false); }), this);
 	return kExitOk;
 }
 
@@ -437,7 +435,7 @@ gboolean App::on_bus_message(GstBus *, GstMessage *message, gpointer data)
 		app->on_warning(message);
 		break;
 	case GST_MESSAGE_LATENCY:
-		/* Peers come and go: their sinks change the latency (DESIGN.md fact 11). */
+		/* Peers come and go: their sinks change the latency (docs/design.md, fact 11). */
 		gst_bin_recalculate_latency(GST_BIN(app->pipeline_));
 		break;
 	default:
@@ -467,8 +465,9 @@ void App::on_joined(const GstStructure *s)
 	    human.empty() ? "nobody else is here yet" : ("here: " + human).c_str());
 	if (options_.events_json) {
 		ObjectWriter e = begin_event("joined");
-		e.string("id", my_id_).string("room", get_string(s, "room")).raw("peers",
-										 peers.finish());
+		e.string("id", my_id_)
+		    .string("room", get_string(s, "room"))
+		    .raw("peers", peers.finish());
 		emit(e);
 	}
 }
@@ -558,8 +557,8 @@ void App::on_device_message(GstElement *source, const GstStructure *s)
 		/* The element's labels for its own sources, in words. */
 		const bool camera = source == camera_;
 		std::string shown = device == "fallback" ? (camera ? "a test pattern" : "silence")
-				    : device == "test"	     ? (camera ? "test bars" : "a test tone")
-							     : device;
+				    : device == "test"	 ? (camera ? "test bars" : "a test tone")
+							 : device;
 		say("* %s: now %s", what, shown.c_str());
 		if (options_.events_json) {
 			ObjectWriter e = begin_event("device-switched");
@@ -592,7 +591,7 @@ void App::on_error(GstMessage *message)
 	g_autofree gchar *debug = nullptr;
 	gst_message_parse_error(message, &err, &debug);
 	std::string text = err->message;
-	std::string code = error_code_of(text);
+	std::string code = error_code_of(message);
 	if (code == "server-unreachable") {
 		say("meshcall: cannot reach the server at %s (%s)", options_.server.c_str(),
 		    text.c_str());
@@ -620,7 +619,7 @@ void App::on_warning(GstMessage *message)
 {
 	g_autoptr(GError) err = nullptr;
 	gst_message_parse_warning(message, &err, nullptr);
-	std::string code = error_code_of(err->message);
+	std::string code = error_code_of(message);
 	if (code == "server-lost") {
 		joined_ = false;
 		announced_.clear();
@@ -663,8 +662,7 @@ void App::switch_device(GstElement *source, const char *what, const std::string 
 	g_object_set(source, "device", device->c_str(), nullptr);
 }
 
-void App::toggle(const char *property, const char *what, const char *off_text,
-		 const char *on_text)
+void App::toggle(const char *property, const char *what, const char *off_text, const char *on_text)
 {
 	if (!has_property(call_, property)) {
 		say("meshcall: this meshcallbin cannot mute the %s", what);

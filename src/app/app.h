@@ -1,4 +1,5 @@
-/* The meshcall app: `switchvideosrc ! meshcallbin ! window` (DESIGN.md, part 4)
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The meshcall app: `switchvideosrc ! meshcallbin ! window` (docs/design.md, part 4)
  * with chat and commands on stdin, readable room events on stderr and, with
  * --events json, one JSON object per event on stdout.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* See commands.h. */
 #include "commands.h"
 
@@ -48,13 +49,15 @@ Command parse_command(std::string line)
 		if (word != c.name)
 			continue;
 		if (c.takes_argument && arg.empty())
-			return {K::Invalid, "/" + word + " needs a number or a name (see /devices)"};
+			return {K::Invalid,
+				"/" + word + " needs a number or a name (see /devices)"};
 		if (!c.takes_argument && !arg.empty())
 			return {K::Invalid, "/" + word + " takes no argument"};
 		return {c.kind, arg};
 	}
-	return {K::Invalid, "unknown command /" + word + " (/help lists them; start a chat "
-							  "line with // to send a slash)"};
+	return {K::Invalid, "unknown command /" + word +
+				" (/help lists them; start a chat "
+				"line with // to send a slash)"};
 }
 
 std::optional<std::string> resolve_device(const std::string &argument,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What a line typed on the meshcall app's stdin means. Pure logic. */
 #pragma once
 

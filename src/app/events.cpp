@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* See events.h. */
 #include "events.h"
 
@@ -56,7 +57,8 @@ ObjectWriter &ObjectWriter::number(std::string_view key, double value)
 	/* JSON has no NaN or infinity. */
 	if (!(value == value) || value > 1e15 || value < -1e15)
 		value = 0;
-	out_.append(buf, std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 1).ptr);
+	out_.append(buf,
+		    std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 1).ptr);
 	return *this;
 }
 

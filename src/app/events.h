@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `meshcall --events json`: one JSON object per line on stdout, each with
  * "event" and "ts" (ms since the epoch), flushed per line. The events and
- * their fields are DESIGN.md's ("meshcall --events json"). The text is
+ * their fields are docs/design.md's ("meshcall --events json"). The text is
  * written directly, like the protocol's messages. */
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* See line_reader.h. */
 #include "line_reader.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Lines from a file descriptor (stdin), on the default main context: one
  * callback per complete line, without its '\n'; at end of input a last line
  * without '\n' too, and then the reader stops (a closed stdin is no reason to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* meshcall: join a meshcall room from a desktop, a Raspberry Pi or a script.
  * See README.md, "The meshcall app". */
 #include <clocale>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcall app's settings. See options.h. */
 #include "options.h"
 
@@ -116,8 +117,8 @@ bool load_settings(const gchar *path, GKeyFile **out, std::string &used, std::st
 {
 	g_autofree gchar *user = nullptr;
 	if (!path) {
-		user = g_build_filename(g_get_user_config_dir(), "meshcall", "meshcall.conf",
-					nullptr);
+		user =
+		    g_build_filename(g_get_user_config_dir(), "meshcall", "meshcall.conf", nullptr);
 		if (!g_file_test(user, G_FILE_TEST_EXISTS))
 			return true;
 		path = user;
@@ -230,8 +231,7 @@ ParseResult parse_options(int argc, char **argv, Options &out, std::string &erro
 	     "Where the room's sound goes (default autoaudiosink)", "DESC"},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &cli.version, "Print the version and exit",
 	     nullptr},
-	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli.rest, nullptr,
-	     nullptr},
+	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli.rest, nullptr, nullptr},
 	    {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[ROOM-LINK] - join a meshcall room");

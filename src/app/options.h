@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcall app's settings: command line, settings file, and the checks
  * that make a bad one exit with code 2 before anything starts. Pure logic,
  * no GStreamer: tests/app checks it directly. */
@@ -22,10 +23,10 @@ struct Options {
 	bool headless = false;
 	bool events_json = false;
 	bool list_devices = false;
-	std::string ice_addresses;		 /* empty: every interface */
-	std::optional<unsigned> latency_ms;	 /* jitter buffer; unset: meshcallbin's */
-	std::optional<unsigned> bitrate_kbps;	 /* video; unset: meshcallbin's */
-	std::string video_sink;			 /* a gst-launch description; empty: default */
+	std::string ice_addresses;	      /* empty: every interface */
+	std::optional<unsigned> latency_ms;   /* jitter buffer; unset: meshcallbin's */
+	std::optional<unsigned> bitrate_kbps; /* video; unset: meshcallbin's */
+	std::string video_sink;		      /* a gst-launch description; empty: default */
 	std::string audio_sink;
 	std::string config_file; /* the file read, for messages; may be empty */
 };
@@ -33,10 +34,10 @@ struct Options {
 /* Exit codes (README, "The meshcall app"). */
 enum ExitCode {
 	kExitOk = 0,
-	kExitFailure = 1,    /* the pipeline failed (plugin missing, device error) */
+	kExitFailure = 1, /* the pipeline failed (plugin missing, device error) */
 	kExitBadArguments = 2,
 	kExitUnreachable = 3,
-	kExitRefused = 4,    /* room full, unauthorized */
+	kExitRefused = 4, /* room full, unauthorized */
 };
 
 enum class ParseResult {

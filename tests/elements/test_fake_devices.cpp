@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The test-only "meshcalltest" plugin (tests/fakedevices): the fake cameras
  * and microphones other element tests pick with a GstDeviceMonitor, and the
  * ways tests plug them in, unplug them and break them. */

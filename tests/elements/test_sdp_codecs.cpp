@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sdp_codecs against a real Chromium 156 offer (recorded by
  * data/record-chromium-offer.sh), hand-written edge cases, and webrtcbin's own
  * offer for rtp_caps(). */
-#include "sdp_codecs.h"
+#include "peer/sdp_codecs.h"
 
 #include <cstdlib>
 #include <fstream>

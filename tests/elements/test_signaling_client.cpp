@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* SignalingClient against the real meshcall-server (and, for frames the real
  * server never sends, an in-process libsoup server). Every client here uses
  * the default GMainContext, which wait_until() pumps. */
-#include "signaling_client.h"
+#include "room/signaling_client.h"
 
 #include <atomic>
 #include <chrono>
@@ -13,8 +14,8 @@
 #include <gtest/gtest.h>
 #include <libsoup/soup.h>
 
-#include "../server/websocket/crypto.h"
-#include "../server/websocket/server_fixture.h"
+#include "support/crypto.h"
+#include "support/server_fixture.h"
 
 using meshcall::SignalingClient;
 using meshcall::websocket_url_for;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* switchvideosrc / switchaudiosrc against the fake cameras and microphones
  * of tests/fakedevices: enumeration and hotplug, switching in a running
  * pipeline, unplugging, devices that fail to open, in-place microphone
@@ -16,7 +17,7 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
-#include "../server/websocket/server_fixture.h"
+#include "support/server_fixture.h"
 
 using meshcall::test::wait_until;
 using Clock = std::chrono::steady_clock;

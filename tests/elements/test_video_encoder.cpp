@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Which video encoder meshcallbin takes, and how it sets up the hardware ones.
  * This machine has no hardware encoder: the choice is tested with made-up
  * registries, and the hardware set-up with stand-ins registered under the
@@ -9,7 +10,7 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
-#include "media_graph.h"
+#include "media/encoders.h"
 
 using namespace meshcall;
 
@@ -369,7 +370,7 @@ TEST(VideoEncoderProperty, NullUntilVideoSinkThenTheChosenFactory)
 	}
 }
 
-/* The Raspberry Pi path (DESIGN.md fact 10): bitrate, CBR, a short GOP and
+/* The Raspberry Pi path (docs/design.md, fact 10): bitrate, CBR, a short GOP and
  * SPS/PPS with every keyframe through extra-controls, the level in the caps. */
 TEST(VideoEncoderProperty, V4l2H264EncIsSetUpThroughExtraControls)
 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* VideoMute on its own: black frames in place of the input, with the input's
  * timing, from one prepared frame per caps. */
 #include <gst/check/gstharness.h>
@@ -5,7 +6,7 @@
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
 
-#include "video_mute.h"
+#include "media/video_mute.h"
 
 using namespace meshcall;
 

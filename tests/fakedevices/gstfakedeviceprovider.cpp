@@ -44,7 +44,7 @@
 #include <string>
 #include <vector>
 
-#include "gst_ref.h"
+#include "common/gst_ref.h"
 #include "gstmeshcallfakesrc.h"
 
 GST_DEBUG_CATEGORY_STATIC(meshcallfakedeviceprovider_debug);

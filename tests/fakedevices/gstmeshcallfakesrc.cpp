@@ -39,7 +39,7 @@
 #include <set>
 #include <string>
 
-#include "gst_ref.h"
+#include "common/gst_ref.h"
 
 GST_DEBUG_CATEGORY_STATIC(meshcallfakesrc_debug);
 #define GST_CAT_DEFAULT meshcallfakesrc_debug

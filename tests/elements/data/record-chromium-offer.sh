@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Records the SDP offer headless Chromium makes for one fake camera and one
 # fake microphone (bundlePolicy max-bundle, both transceivers sendrecv) into
 # chromium-offer.sdp beside this script, the fixture test_sdp_codecs.cpp reads.

@@ -1,4 +1,5 @@
-#include "sdp_codecs.h"
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "peer/sdp_codecs.h"
 
 #include <charconv>
 #include <cstring>
@@ -203,17 +204,6 @@ SdpMedia describe_media(const GstSDPMedia *media, unsigned mline, MediaKind kind
 }
 
 } // namespace
-
-const char *to_string(VideoCodec codec)
-{
-	switch (codec) {
-	case VideoCodec::VP8:
-		return "VP8";
-	case VideoCodec::H264:
-		return "H264";
-	}
-	return "";
-}
 
 std::vector<SdpMedia> sdp_media(const GstSDPMessage *sdp)
 {

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What a remote SDP offers, and the RTP caps meshcallbin sends with.
  *
- * DESIGN.md fact 3: a payloader whose payload type differs from the remote
+ * docs/design.md, fact 3: a payloader whose payload type differs from the remote
  * offer makes webrtcbin answer recvonly, so every peer's payloaders take their
  * payload types from that peer's SDP. */
 #pragma once
@@ -12,13 +13,10 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include "common/media_types.h"
+
 namespace meshcall
 {
-
-enum class MediaKind { Audio, Video };
-enum class VideoCodec { VP8, H264 };
-
-const char *to_string(VideoCodec codec); /* "VP8" / "H264", the RTP encoding-name */
 
 /* One audio or video m-line of an SDP. */
 struct SdpMedia {

@@ -1,4 +1,7 @@
-/* GstMeshcallSwitchSrc: the base of switchvideosrc and switchaudiosrc, a
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* switch/: capture sources whose device changes while playing.
+ *
+ * GstMeshcallSwitchSrc: the base of switchvideosrc and switchaudiosrc, a
  * capture source whose device may change while PLAYING; see
  * switch_source.cpp. */
 #pragma once
@@ -10,8 +13,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_MESHCALL_SWITCH_SRC (gst_meshcall_switch_src_get_type())
-G_DECLARE_DERIVABLE_TYPE(GstMeshcallSwitchSrc, gst_meshcall_switch_src, GST,
-			 MESHCALL_SWITCH_SRC, GstBin)
+G_DECLARE_DERIVABLE_TYPE(GstMeshcallSwitchSrc, gst_meshcall_switch_src, GST, MESHCALL_SWITCH_SRC,
+			 GstBin)
 
 /* For subclasses: the output caps properties changed (only allowed up to
  * READY); sources built from now on, and those waiting, use the new caps. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* GstMeshcallSwitchSrc: a capture source whose device may change while
  * PLAYING, the common part of switchvideosrc and switchaudiosrc.
  *
@@ -28,12 +29,12 @@
  * Threads: property setters may run anywhere; everything that builds,
  * links or removes chains runs on the default main context, which the
  * application must run (gst-launch-1.0 does). */
-#include "switch_source.h"
+#include "switch/switch_source.h"
 
 #include <algorithm>
 
-#include "main_context.h"
-#include "switch_source_state.h"
+#include "common/main_context.h"
+#include "switch/switch_source_state.h"
 
 using namespace meshcall;
 using namespace meshcall::switch_src;

@@ -1,4 +1,7 @@
-/* GstRef<T>: one owned reference to a GstObject (element, pad, …).
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* common/: small pieces every part of the plugin uses.
+ *
+ * GstRef<T>: one owned reference to a GstObject (element, pad, …).
  * adopt() takes over a reference the caller owns; ref() adds one, sinking a
  * floating reference. Moves hand ownership on; release() hands it out. */
 #pragma once

@@ -1,4 +1,5 @@
-#include "main_context.h"
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "common/main_context.h"
 
 namespace meshcall
 {

@@ -1,6 +1,7 @@
-/* Which video encoder meshcallbin builds (see media_graph.h). Kept apart from
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Which video encoder meshcallbin builds (see media/encoders.h). Kept apart from
  * the making of it so the choice is tested without the registry. */
-#include "media_graph.h"
+#include "media/encoders.h"
 
 namespace meshcall
 {

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Black frames for mute-video. See video_mute.h. */
-#include "video_mute.h"
+#include "media/video_mute.h"
 
 #include <cstring>
 

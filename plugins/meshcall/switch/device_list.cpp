@@ -1,4 +1,5 @@
-#include "device_list.h"
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "switch/device_list.h"
 
 #include <algorithm>
 #include <map>

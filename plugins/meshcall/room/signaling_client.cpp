@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcallbin's signaling client (see signaling_client.h).
  *
  * Everything libsoup lives on the GMainContext given at construction: the
@@ -26,7 +27,7 @@
  *   messages are accepted. It is never held while calling into libsoup or a
  *   callback.
  * Everything else in Impl is touched only on the context. */
-#include "signaling_client.h"
+#include "room/signaling_client.h"
 
 #include <cstring>
 #include <deque>
@@ -37,7 +38,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
-#include "main_context.h"
+#include "common/main_context.h"
 
 GST_DEBUG_CATEGORY_STATIC(signaling_debug);
 #define GST_CAT_DEFAULT signaling_debug
@@ -117,6 +118,10 @@ struct SignalingClient::Impl {
 	 * after that Impl only runs while the context dispatches it. */
 	GMainContext *const context;
 	std::weak_ptr<Impl> self;
+	/* What log lines name this client by: "signaling <room> at <url>", set
+	 * by connect() before anything is logged; read on the context and by
+	 * send_*() (a std::string set once, before they run). */
+	std::string log_id = "signaling";
 
 	/* ---- gate_mutex ---- */
 	std::recursive_mutex gate_mutex;
@@ -200,9 +205,10 @@ void SignalingClient::Impl::post(std::function<void(Impl &)> run)
 			    try {
 				    run(*strong);
 			    } catch (const std::exception &e) {
-				    GST_ERROR("signaling task failed: %s", e.what());
+				    GST_ERROR_ID(strong->log_id.c_str(),
+						 "signaling task failed: %s", e.what());
 			    } catch (...) {
-				    GST_ERROR("signaling task failed");
+				    GST_ERROR_ID(strong->log_id.c_str(), "signaling task failed");
 			    }
 		    }
 	    },
@@ -220,9 +226,9 @@ template <typename Fn> void SignalingClient::Impl::deliver(Fn &&fn)
 	try {
 		fn(callbacks);
 	} catch (const std::exception &e) {
-		GST_ERROR("a signaling callback threw: %s", e.what());
+		GST_ERROR_ID(log_id.c_str(), "a signaling callback threw: %s", e.what());
 	} catch (...) {
-		GST_ERROR("a signaling callback threw");
+		GST_ERROR_ID(log_id.c_str(), "a signaling callback threw");
 	}
 	--delivering;
 	if (closed && delivering == 0)
@@ -254,7 +260,7 @@ void SignalingClient::Impl::enqueue(std::string text)
 	{
 		std::lock_guard lock(queue_mutex);
 		if (!active || closing) {
-			GST_LOG("not connected, dropping %s", text.c_str());
+			GST_LOG_ID(log_id.c_str(), "not connected, dropping %s", text.c_str());
 			return;
 		}
 		outgoing.push_back(std::move(text));
@@ -299,7 +305,7 @@ void SignalingClient::Impl::start_connect(const std::string &url)
 	attempt = g_cancellable_new();
 	g_object_set_qdata_full(G_OBJECT(attempt), attempt_quark(), new std::weak_ptr<Impl>(self),
 				delete_weak);
-	GST_DEBUG("connecting to %s", url.c_str());
+	GST_DEBUG_ID(log_id.c_str(), "connecting to %s", url.c_str());
 	soup_session_websocket_connect_async(session, handshake, nullptr, nullptr,
 					     G_PRIORITY_DEFAULT, attempt, on_connect_finished,
 					     attempt);
@@ -329,7 +335,7 @@ void SignalingClient::Impl::on_connect_finished(GObject *source, GAsyncResult *r
 	try {
 		impl->connected(connection, error);
 	} catch (const std::exception &e) {
-		GST_ERROR("handling the handshake failed: %s", e.what());
+		GST_ERROR_ID(impl->log_id.c_str(), "handling the handshake failed: %s", e.what());
 	}
 }
 
@@ -344,7 +350,7 @@ void SignalingClient::Impl::connected(SoupWebsocketConnection *connection, const
 			detail += " (HTTP " + std::to_string(status) +
 				  (reason && *reason ? std::string(" ") + reason : "") + ")";
 		}
-		GST_DEBUG("connection failed: %s", detail.c_str());
+		GST_DEBUG_ID(log_id.c_str(), "connection failed: %s", detail.c_str());
 		end_connection(CloseReason::Unreachable, 0, detail);
 		return;
 	}
@@ -362,7 +368,7 @@ void SignalingClient::Impl::connected(SoupWebsocketConnection *connection, const
 		return;
 	}
 
-	GST_DEBUG("connected, joining");
+	GST_DEBUG_ID(log_id.c_str(), "connected, joining");
 	soup_websocket_connection_send_text(conn, join_text.c_str());
 	flush();
 
@@ -383,7 +389,7 @@ gboolean SignalingClient::Impl::on_ping_timer(gpointer data)
 		if (impl->is_open())
 			soup_websocket_connection_send_text(impl->conn, proto::ping_json().c_str());
 	} catch (const std::exception &e) {
-		GST_ERROR("sending a ping failed: %s", e.what());
+		GST_ERROR_ID(impl->log_id.c_str(), "sending a ping failed: %s", e.what());
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -461,7 +467,8 @@ void SignalingClient::Impl::on_message(SoupWebsocketConnection *, gint type, GBy
 	gsize size = 0;
 	const auto *bytes = static_cast<const char *>(g_bytes_get_data(message, &size));
 	if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-		GST_DEBUG("ignoring a binary frame of %" G_GSIZE_FORMAT " bytes", size);
+		GST_DEBUG_ID(impl->log_id.c_str(),
+			     "ignoring a binary frame of %" G_GSIZE_FORMAT " bytes", size);
 		return;
 	}
 	try {
@@ -469,14 +476,16 @@ void SignalingClient::Impl::on_message(SoupWebsocketConnection *, gint type, GBy
 		std::optional<proto::ServerMessage> parsed =
 		    proto::parse_server_message(std::string_view(bytes, size), &error);
 		if (!parsed) {
-			GST_DEBUG("ignoring an unparsable frame (%s): %.200s", error.c_str(),
-				  bytes ? bytes : "");
+			GST_DEBUG_ID(impl->log_id.c_str(),
+				     "ignoring an unparsable frame (%s): %.200s", error.c_str(),
+				     bytes ? bytes : "");
 			return;
 		}
 		ThreadDefaultContext scope(impl->context);
 		impl->dispatch(*parsed);
 	} catch (const std::exception &e) {
-		GST_ERROR("handling a server message failed: %s", e.what());
+		GST_ERROR_ID(impl->log_id.c_str(), "handling a server message failed: %s",
+			     e.what());
 	}
 }
 
@@ -484,7 +493,8 @@ void SignalingClient::Impl::dispatch(const proto::ServerMessage &message)
 {
 	std::visit(Overloaded{
 		       [&](const proto::Welcome &m) {
-			       GST_DEBUG("welcome: id %s in room %s", m.id.c_str(), m.room.c_str());
+			       GST_DEBUG_ID(log_id.c_str(), "welcome: id %s in room %s",
+					    m.id.c_str(), m.room.c_str());
 			       joined = true;
 			       deliver([&](Callbacks &cb) {
 				       if (cb.welcome)
@@ -533,9 +543,10 @@ void SignalingClient::Impl::dispatch(const proto::ServerMessage &message)
 					       cb.chat(m);
 			       });
 		       },
-		       [&](const proto::Pong &) { GST_LOG("pong"); },
+		       [&](const proto::Pong &) { GST_LOG_ID(log_id.c_str(), "pong"); },
 		       [&](const proto::Error &m) {
-			       GST_DEBUG("server error %s: %s", m.code.c_str(), m.message.c_str());
+			       GST_DEBUG_ID(log_id.c_str(), "server error %s: %s", m.code.c_str(),
+					    m.message.c_str());
 			       deliver([&](Callbacks &cb) {
 				       if (cb.error)
 					       cb.error(m);
@@ -550,7 +561,7 @@ void SignalingClient::Impl::on_closed(SoupWebsocketConnection *connection, gpoin
 	auto *impl = static_cast<Impl *>(data);
 	const int code = soup_websocket_connection_get_close_code(connection);
 	const char *reason = soup_websocket_connection_get_close_data(connection);
-	GST_DEBUG("connection closed, code %d", code);
+	GST_DEBUG_ID(impl->log_id.c_str(), "connection closed, code %d", code);
 	std::string detail = code ? "closed by the server with code " + std::to_string(code)
 				  : std::string("connection lost");
 	if (reason && *reason)
@@ -561,13 +572,14 @@ void SignalingClient::Impl::on_closed(SoupWebsocketConnection *connection, gpoin
 		 * the final cleanup), not inside its own signal. */
 		impl->end_connection(CloseReason::Lost, code, detail);
 	} catch (const std::exception &e) {
-		GST_ERROR("handling the close failed: %s", e.what());
+		GST_ERROR_ID(impl->log_id.c_str(), "handling the close failed: %s", e.what());
 	}
 }
 
-void SignalingClient::Impl::on_error(SoupWebsocketConnection *, GError *error, gpointer)
+void SignalingClient::Impl::on_error(SoupWebsocketConnection *, GError *error, gpointer data)
 {
-	GST_DEBUG("WebSocket error: %s", error ? error->message : "unknown");
+	GST_DEBUG_ID(static_cast<Impl *>(data)->log_id.c_str(), "WebSocket error: %s",
+		     error ? error->message : "unknown");
 }
 
 /* ---- SignalingClient ---- */
@@ -642,6 +654,7 @@ bool SignalingClient::connect(const std::string &server, JoinRequest join, std::
 	std::string join_text =
 	    proto::join_json(valid_utf8(join.room), valid_utf8(join.name),
 			     token ? std::optional<std::string_view>(*token) : std::nullopt);
+	impl_->log_id = "signaling " + join.room + " at " + *url;
 	impl_->post([url = *std::move(url), join_text = std::move(join_text)](Impl &impl) {
 		impl.join_text = join_text;
 		impl.start_connect(url);
@@ -652,7 +665,7 @@ bool SignalingClient::connect(const std::string &server, JoinRequest join, std::
 void SignalingClient::send_offer(const std::string &to, std::string sdp)
 {
 	if (!is_utf8(to) || !is_utf8(sdp)) {
-		GST_WARNING("dropping an offer that is not UTF-8");
+		GST_WARNING_ID(impl_->log_id.c_str(), "dropping an offer that is not UTF-8");
 		return;
 	}
 	impl_->enqueue(proto::offer_json(to, sdp));
@@ -661,7 +674,7 @@ void SignalingClient::send_offer(const std::string &to, std::string sdp)
 void SignalingClient::send_answer(const std::string &to, std::string sdp)
 {
 	if (!is_utf8(to) || !is_utf8(sdp)) {
-		GST_WARNING("dropping an answer that is not UTF-8");
+		GST_WARNING_ID(impl_->log_id.c_str(), "dropping an answer that is not UTF-8");
 		return;
 	}
 	impl_->enqueue(proto::answer_json(to, sdp));
@@ -671,7 +684,7 @@ void SignalingClient::send_candidate(const std::string &to, unsigned mline_index
 				     std::string candidate)
 {
 	if (!is_utf8(to) || !is_utf8(candidate)) {
-		GST_WARNING("dropping a candidate that is not UTF-8");
+		GST_WARNING_ID(impl_->log_id.c_str(), "dropping a candidate that is not UTF-8");
 		return;
 	}
 	impl_->enqueue(proto::candidate_json(
@@ -681,7 +694,7 @@ void SignalingClient::send_candidate(const std::string &to, unsigned mline_index
 void SignalingClient::send_chat(std::string text)
 {
 	if (!is_utf8(text)) {
-		GST_WARNING("dropping a chat line that is not UTF-8");
+		GST_WARNING_ID(impl_->log_id.c_str(), "dropping a chat line that is not UTF-8");
 		return;
 	}
 	impl_->enqueue(proto::chat_json(text));

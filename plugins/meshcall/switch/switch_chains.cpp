@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The chains of a switch source (see switch_source.cpp for the whole
  * picture): building one for a device, the probes that make many chains
  * look like one stream downstream, the take-over of a new chain with its
  * first buffer, and the removal of an old or broken one. */
 #include <algorithm>
 
-#include "switch_source_state.h"
+#include "switch/switch_source_state.h"
 
 namespace meshcall::switch_src
 {
@@ -289,7 +290,7 @@ static void finish_switch(GstMeshcallSwitchSrc *self, ChainPtr chain, ChainPtr o
 		discard_chain(self, old);
 	set_active_label(self, chain->label);
 	post_device_message(self, "device-switched", chain->label);
-	/* The new device may have another latency (fact 11). */
+	/* The new device may have another latency (docs/design.md, fact 11). */
 	gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
 

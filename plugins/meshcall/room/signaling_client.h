@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The meshcallbin's signaling client: one libsoup 3 WebSocket to
- * meshcall-server speaking shared/PROTOCOL.md through src/protocol.
+ * meshcall-server speaking docs/protocol.md through src/protocol.
  *
  * Threading: every libsoup object lives on the GMainContext given at
  * construction (the default one in meshcallbin, which gst-launch and every

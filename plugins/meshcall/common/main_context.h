@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Hopping onto a GMainContext from any thread. */
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* VideoMute: while muted, every raw video frame leaving a pad is replaced by
  * a black one with the original's caps, timestamps and duration, so what is
  * downstream (the shared encoder, the self view) runs on unchanged: no
@@ -13,7 +14,7 @@
 
 #include <gst/gst.h>
 
-#include "gst_ref.h"
+#include "common/gst_ref.h"
 
 namespace meshcall
 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The devices a switch source offers: what GstDeviceMonitor sees, with the
  * same physical device reported by several providers (v4l2, libcamera,
  * PipeWire) listed once, and the rules that map a `device` string onto it. */
@@ -8,7 +9,7 @@
 
 #include <gst/gst.h>
 
-#include "gst_ref.h"
+#include "common/gst_ref.h"
 
 namespace meshcall
 {

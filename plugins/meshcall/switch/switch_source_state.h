@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Inside switchvideosrc / switchaudiosrc: the state they share between
  * switch_source.cpp (the element: properties, states, messages, device
  * monitor) and switch_chains.cpp (building, switching and removing the
@@ -12,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "device_list.h"
-#include "gst_ref.h"
-#include "switch_source.h"
+#include "common/gst_ref.h"
+#include "switch/device_list.h"
+#include "switch/switch_source.h"
 
 namespace meshcall::switch_src
 {

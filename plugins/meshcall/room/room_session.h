@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* room/: being in a meshcall room — the signaling connection and the room's
+ * life on top of it.
+ *
+ * RoomSession joins a room through a SignalingClient and keeps one
+ * PeerBranch per remote peer: it takes the welcome, offers to the peers
+ * already there (docs/protocol.md, "Rooms and roles"), answers newcomers,
+ * routes each relayed offer, answer and candidate to its peer, tells refusals
+ * from passing errors, and rejoins with back-off when the server is lost. It
+ * knows nothing of the element: what happens is told to a RoomListener, which
+ * meshcallbin implements (signals, bus messages, errors).
+ *
+ * Threading: start(), stop() and the inbound path run on the main context
+ * (where the signaling client calls back); send_chat(), send_media(),
+ * stats() and the PeerSignaling side may be called from any thread. The
+ * listener is never called with the session's lock held. */
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "peer/peer_branch.h"
+#include "room/signaling_client.h"
+
+namespace meshcall
+{
+
+/* What happens in the room, for meshcallbin. Also the PeerHost of every
+ * branch. Called on the main context unless PeerHost says otherwise. */
+class RoomListener : public PeerHost
+{
+public:
+	/* Joined (or rejoined): our id and the room as the welcome says.
+	 * Before any offer to the peers already there goes out. */
+	virtual void joined(const protocol::Welcome &welcome) = 0;
+	virtual void peer_joined(const std::string &id, const std::string &name) = 0;
+	/* Everything of the peer is gone from the bin. */
+	virtual void peer_left(const std::string &id) = 0;
+	virtual void peer_media(const protocol::PeerMedia &media) = 0;
+	/* History on joining, then each new line. */
+	virtual void chat(const protocol::ChatLine &line) = 0;
+	/* The server refused our join (room-full, unauthorized, invalid-room,
+	 * invalid-name): the session has stopped. */
+	virtual void refused(const protocol::Error &error) = 0;
+	/* Any other error message from the server; the session goes on. */
+	virtual void server_error(const protocol::Error &error) = 0;
+	/* The first connection failed: the session has stopped. */
+	virtual void unreachable(const std::string &detail) = 0;
+	/* The server went away: every peer was removed (`dropped`, without
+	 * peer_left()), a rejoin is scheduled. */
+	virtual void server_lost(int close_code, const std::string &detail,
+				 const std::vector<std::string> &dropped) = 0;
+};
+
+struct RoomSettings {
+	std::string server; /* as websocket_url_for() takes it */
+	std::string room;
+	std::string name;
+	std::string token; /* "" for none */
+	/* ICE and media set-up of every peer; the welcome's ICE servers are
+	 * added to it. */
+	WebrtcConfig webrtc;
+};
+
+class RoomSession final : public PeerSignaling, public std::enable_shared_from_this<RoomSession>
+{
+public:
+	static std::shared_ptr<RoomSession> create(RoomListener &listener);
+	~RoomSession() override;
+	RoomSession(const RoomSession &) = delete;
+	RoomSession &operator=(const RoomSession &) = delete;
+
+	/* Connects and joins; false (and *error) only for a server URL that
+	 * cannot be used. */
+	bool start(const RoomSettings &settings, std::string *error);
+	/* Leaves the room (sends `leave`) and stops rejoining. Peers stay until
+	 * remove_all_peers_now(). */
+	void stop();
+	/* Removes every peer synchronously; for when no data flows (state
+	 * going down) or the room is lost. Emits no peer_left(). */
+	std::vector<std::string> remove_all_peers_now();
+
+	/* Our id while joined. */
+	std::optional<std::string> peer_id() const;
+	/* False when not joined. */
+	bool send_chat(const std::string &text);
+	void send_media(bool audio, bool video);
+	/* One entry per peer, bitrates since the previous call. Waits for each
+	 * webrtcbin (bounded); not on a streaming thread. */
+	std::vector<PeerStats> stats();
+
+	/* PeerSignaling: the branches' way out. */
+	void send_description(const std::string &peer_id, GstWebRTCSDPType type,
+			      std::string sdp) override;
+	void send_candidate(const std::string &peer_id, unsigned mline_index,
+			    std::string candidate) override;
+
+private:
+	explicit RoomSession(RoomListener &listener) : listener_(listener) {}
+	SignalingClient::Callbacks make_callbacks();
+	void connect();
+	void schedule_rejoin();
+
+	/* Inbound, on the main context. */
+	void on_welcome(const protocol::Welcome &welcome);
+	void on_offer(const protocol::RelayedOffer &offer);
+	void on_answer(const protocol::RelayedAnswer &answer);
+	void on_candidate(const protocol::RelayedCandidate &candidate);
+	void on_error(const protocol::Error &error);
+	void on_closed(SignalingClient::CloseReason reason, int code, const std::string &detail);
+	void add_peer(const protocol::Peer &peer, PeerBranch::Role role);
+	void remove_peer(const std::string &id);
+	std::shared_ptr<PeerBranch> find_peer(const std::string &id);
+	std::shared_ptr<SignalingClient> signaling();
+
+	RoomListener &listener_;
+
+	mutable std::mutex lock_;
+	RoomSettings settings_; /* guarded by lock_ */
+	WebrtcConfig webrtc_;	/* with the welcome's servers; guarded by lock_ */
+	std::shared_ptr<SignalingClient> signaling_; /* guarded by lock_ */
+	bool running_ = false; /* between start() and stop(); guarded by lock_ */
+	bool joined_ = false;  /* guarded by lock_ */
+	std::string peer_id_;  /* guarded by lock_ */
+	std::map<std::string, std::shared_ptr<PeerBranch>> peers_; /* guarded by lock_ */
+	guint rejoin_source_ = 0;				   /* guarded by lock_ */
+	unsigned rejoin_attempt_ = 0;				   /* guarded by lock_ */
+	BitrateMeter bitrates_;					   /* guarded by lock_ */
+};
+
+} // namespace meshcall
