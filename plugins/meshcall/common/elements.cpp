@@ -1,26 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "common/elements.h"
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_elements_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_elements_debug, "meshcall-elements", "meshcall's element chains")
 #define GST_CAT_DEFAULT meshcall_elements_debug
 
 namespace meshcall
 {
-
-namespace
-{
-
-void ensure_debug_category()
-{
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_elements_debug, "meshcall-elements", 0,
-					"meshcall's element chains");
-		g_once_init_leave(&done, 1);
-	}
-}
-
-} // namespace
 
 GstElement *make_element(const char *factory, const char *name)
 {

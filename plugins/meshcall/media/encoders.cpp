@@ -4,7 +4,9 @@
 
 #include "common/elements.h"
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_encoders_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_encoders_debug, "meshcall-encoders", "meshcallbin's encoders")
 #define GST_CAT_DEFAULT meshcall_encoders_debug
 
 namespace meshcall
@@ -12,16 +14,6 @@ namespace meshcall
 
 namespace
 {
-
-void ensure_debug_category()
-{
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_encoders_debug, "meshcall-encoders", 0,
-					"meshcallbin's encoders");
-		g_once_init_leave(&done, 1);
-	}
-}
 
 /* Sets a property only where the element has it, from its string form (enum
  * nicks, structures): the hardware encoders cannot be tried here, and their

@@ -3,7 +3,10 @@
 
 #include <gst/video/video.h>
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_keyframes_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_keyframes_debug, "meshcall-keyframes",
+			"meshcallbin's keyframe requests")
 #define GST_CAT_DEFAULT meshcall_keyframes_debug
 
 namespace meshcall
@@ -11,12 +14,7 @@ namespace meshcall
 
 KeyframeLimiter::KeyframeLimiter(std::chrono::milliseconds interval) : interval_(interval)
 {
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_keyframes_debug, "meshcall-keyframes", 0,
-					"meshcallbin's keyframe requests");
-		g_once_init_leave(&done, 1);
-	}
+	ensure_debug_category();
 }
 
 KeyframeLimiter::~KeyframeLimiter()

@@ -5,7 +5,10 @@
 
 #include "common/elements.h"
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_receive_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_receive_debug, "meshcall-receive",
+			"meshcallbin's received streams")
 #define GST_CAT_DEFAULT meshcall_receive_debug
 
 namespace meshcall
@@ -13,16 +16,6 @@ namespace meshcall
 
 namespace
 {
-
-void ensure_debug_category()
-{
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_receive_debug, "meshcall-receive", 0,
-					"meshcallbin's received streams");
-		g_once_init_leave(&done, 1);
-	}
-}
 
 /* Depayloader and decoder (and converters) for what the pad carries; empty
  * when we do not decode it. */

@@ -9,7 +9,9 @@
 #include "common/main_context.h"
 #include "peer/sdp_codecs.h"
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_peer_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_peer_debug, "meshcall-peer", "meshcallbin's remote peers")
 #define GST_CAT_DEFAULT meshcall_peer_debug
 
 namespace meshcall
@@ -28,16 +30,6 @@ constexpr guint64 kSendQueueTime = 300 * GST_MSECOND;
 using WeakBranch = std::weak_ptr<PeerBranch>;
 /* A create-offer / create-answer on its way. */
 using DescriptionRequest = std::pair<WeakBranch, GstWebRTCSDPType>;
-
-void ensure_debug_category()
-{
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_peer_debug, "meshcall-peer", 0,
-					"meshcallbin's remote peers");
-		g_once_init_leave(&done, 1);
-	}
-}
 
 void free_weak(gpointer data, GClosure *)
 {

@@ -3,7 +3,9 @@
 
 #include <utility>
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_webrtc_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_webrtc_debug, "meshcall-webrtc", "meshcallbin's webrtcbin set-up")
 #define GST_CAT_DEFAULT meshcall_webrtc_debug
 
 namespace meshcall
@@ -23,16 +25,6 @@ constexpr guint kIcePacingMs = 5;
  * packets arrived in sequence; later packets are reordered within the
  * latency as before. */
 constexpr guint kFaststartPackets = 2;
-
-void ensure_debug_category()
-{
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_webrtc_debug, "meshcall-webrtc", 0,
-					"meshcallbin's webrtcbin set-up");
-		g_once_init_leave(&done, 1);
-	}
-}
 
 void start_jitterbuffers_fast(GstElement *webrtc)
 {

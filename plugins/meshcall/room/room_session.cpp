@@ -6,7 +6,9 @@
 
 #include "common/main_context.h"
 
-GST_DEBUG_CATEGORY_STATIC(meshcall_room_debug);
+#include "common/debug.h"
+
+MESHCALL_DEBUG_CATEGORY(meshcall_room_debug, "meshcall-room", "meshcallbin's room session")
 #define GST_CAT_DEFAULT meshcall_room_debug
 
 namespace meshcall
@@ -31,12 +33,7 @@ bool is_join_refusal(const std::string &code)
 
 std::shared_ptr<RoomSession> RoomSession::create(RoomListener &listener)
 {
-	static gsize done = 0;
-	if (g_once_init_enter(&done)) {
-		GST_DEBUG_CATEGORY_INIT(meshcall_room_debug, "meshcall-room", 0,
-					"meshcallbin's room session");
-		g_once_init_leave(&done, 1);
-	}
+	ensure_debug_category();
 	return std::shared_ptr<RoomSession>(new RoomSession(listener));
 }
 
