@@ -153,6 +153,12 @@ void meshcall::State::unreachable(const std::string &detail)
 	MESHCALLBIN_ERROR(self, RESOURCE, OPEN_READ_WRITE, "server-unreachable", text);
 }
 
+void meshcall::State::missing_element(const std::string &factory)
+{
+	GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s is not available", factory.c_str()),
+			  ("install the GStreamer plugin that provides it"));
+}
+
 void meshcall::State::server_lost(int close_code, const std::string &detail,
 				  const std::vector<std::string> &dropped)
 {

@@ -196,7 +196,7 @@ void RoomSession::add_peer(const proto::Peer &peer, PeerBranch::Role role)
 			peers_[peer.id] = branch;
 	}
 	if (!branch) {
-		listener_.peer_warning(peer.id, "webrtcbin is not available");
+		listener_.missing_element("webrtcbin");
 		return;
 	}
 	GST_INFO_OBJECT(listener_.bin(), "peer %s (%s) joined; we %s", peer.id.c_str(),

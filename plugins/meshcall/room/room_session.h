@@ -50,6 +50,8 @@ public:
 	virtual void server_error(const protocol::Error &error) = 0;
 	/* The first connection failed: the session has stopped. */
 	virtual void unreachable(const std::string &detail) = 0;
+	/* A GStreamer element the room needs is not installed (webrtcbin). */
+	virtual void missing_element(const std::string &factory) = 0;
 	/* The server went away: every peer was removed (`dropped`, without
 	 * peer_left()), a rejoin is scheduled. */
 	virtual void server_lost(int close_code, const std::string &detail,
