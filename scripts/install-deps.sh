@@ -19,6 +19,8 @@ PACKAGES=(
   python3-gst-1.0
   # Suite `style` (tests/style/check-format.sh): the formatter of the house style.
   clang-format
+  # scripts/fuzz.sh: clang, and libFuzzer's runtime (-fsanitize=fuzzer).
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -9,7 +9,11 @@ skipped test (exit 77, e.g. one that needs root run without it) counts as one
 skip, neither passed nor failed; the last line is "N passed, N failed", with
 ", N skipped" when there are skips.
 
-usage: test-summary.py [--build-failed=a,b] BUILDDIR...
+A --fuzz-results file (scripts/fuzz.sh) adds one case per fuzz target, from
+its lines "passed NAME", "failed NAME WHY" or "skipped NAME WHY"; a file
+that is missing or empty is one failure.
+
+usage: test-summary.py [--build-failed=a,b] [--fuzz-results=FILE] BUILDDIR...
 """
 import json
 import os
@@ -46,6 +50,24 @@ for arg in sys.argv[1:]:
         for name in filter(None, arg.split("=", 1)[1].split(",")):
             failed += 1
             failures.append("build of " + name)
+    elif arg.startswith("--fuzz-results="):
+        path = arg.split("=", 1)[1]
+        lines = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = [line.strip().split(maxsplit=2) for line in f if line.strip()]
+        if not lines:
+            failed += 1
+            failures.append(f"fuzz: no results in {path}")
+        for result, *rest in lines:
+            if result == "passed":
+                passed += 1
+            elif result == "skipped":
+                skipped += 1
+            else:
+                failed += 1
+                name = rest[0] if rest else "fuzz"
+                failures.append(f"{name} ({rest[1] if len(rest) > 1 else result})")
     else:
         builddirs.append(arg)
 

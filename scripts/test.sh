@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite: install, build, run every suite, then all of them
 # again under ASan + UBSan but for the tests that need uninstrumented
-# gst-launch-1.0 to load the plugin (suite gst-subprocess). Last line of output:
+# gst-launch-1.0 to load the plugin (suite gst-subprocess), then each libFuzzer
+# target of fuzz/ for 30 s when clang++ is there. Last line of output:
 # "N passed, N failed", then ", N skipped" when some were skipped. Run it as
 # root, as CI does: the tests that run in a private network namespace
 # (tests/netns-run.sh) are skipped without root.
@@ -42,5 +43,14 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 MESHCALL_TEST_SUITES="--no-suite gst-subprocess" \
   run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
-python3 scripts/test-summary.py --build-failed="$build_failed" "${logs[@]}" || status=1
+# The libFuzzer targets, 30 s each (scripts/fuzz.sh; one case per target).
+fuzz_results=()
+if command -v clang++ >/dev/null; then
+  bash scripts/fuzz.sh 30
+  case $? in 0|77) ;; *) status=1 ;; esac
+  fuzz_results=(--fuzz-results=build-fuzz/fuzz-results.txt)
+fi
+
+python3 scripts/test-summary.py --build-failed="$build_failed" "${fuzz_results[@]}" "${logs[@]}" ||
+  status=1
 exit $status
