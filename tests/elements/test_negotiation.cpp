@@ -28,14 +28,62 @@ bool looks_green(const std::vector<int> &yuv)
 	return yuv[0] > 120 && yuv[0] < 175 && yuv[1] < 80 && yuv[2] < 60;
 }
 
+/* What a browser without the codec answers (RFC 8843, RFC 3264 §6): the
+ * video m-line with port 0, nothing but its mid, and out of the BUNDLE
+ * group. */
+std::string reject_video(std::string sdp)
+{
+	std::vector<std::string> lines;
+	for (size_t at = 0; at < sdp.size();) {
+		size_t end = sdp.find("\r\n", at);
+		if (end == std::string::npos)
+			end = sdp.size();
+		lines.push_back(sdp.substr(at, end - at));
+		at = end + 2;
+	}
+	std::string out, video_mid, section;
+	for (const std::string &l : lines) {
+		if (l.rfind("m=", 0) == 0)
+			section = l.substr(2, 5);
+		if (section != "video") {
+			out += l + "\r\n";
+			continue;
+		}
+		if (l.rfind("m=video ", 0) == 0) {
+			size_t port_end = l.find(' ', 8);
+			size_t first_fmt = l.find(' ', l.find(' ', port_end + 1) + 1);
+			out += "m=video 0" +
+			       l.substr(port_end, l.find(' ', first_fmt + 1) - port_end) + "\r\n";
+		} else if (l.rfind("c=", 0) == 0) {
+			out += l + "\r\n";
+		} else if (l.rfind("a=mid:", 0) == 0) {
+			video_mid = l.substr(6);
+			out += l + "\r\n";
+		}
+	}
+	const std::string group = "a=group:BUNDLE";
+	if (size_t g = out.find(group); g != std::string::npos && !video_mid.empty()) {
+		size_t end = out.find("\r\n", g);
+		std::string members = out.substr(g + group.size(), end - g - group.size()) + " ";
+		if (size_t m = members.find(" " + video_mid + " "); m != std::string::npos)
+			members.erase(m, video_mid.size() + 1);
+		members.pop_back();
+		out.replace(g, end - g, group + members);
+	}
+	return out;
+}
+
 class NegotiationTest : public ::testing::Test
 {
 protected:
 	/* A (red, 440 Hz) offers to B (green, 880 Hz), as a joiner does. */
-	void join(bool candidates_first = false)
+	void
+	join(bool candidates_first = false,
+	     std::function<std::string(GstWebRTCSDPType, std::string)> rewrite_answer = nullptr)
 	{
 		a_to_b = std::make_shared<LoopbackSignaling>(candidates_first);
 		b_to_a = std::make_shared<LoopbackSignaling>(candidates_first);
+		b_to_a->rewrite = std::move(rewrite_answer);
 		a.branch = PeerBranch::create(a, a_to_b, "bbbbbbbbbbbbbbbb", "B",
 					      PeerBranch::Role::Offerer, a.config());
 		b.branch = PeerBranch::create(b, b_to_a, "aaaaaaaaaaaaaaaa", "A",
@@ -89,6 +137,49 @@ TEST_F(NegotiationTest, StatsReportTheConnectionAndWhatWasDecoded)
 	EXPECT_EQ(stats.connection_state, "connected");
 	EXPECT_GT(stats.video_frames_rx, 0u);
 	EXPECT_GT(stats.audio_buffers_rx, 0u);
+}
+
+/* A browser without our video codec rejects the video m-line (webrtcbin
+ * 1.22 refuses such an answer as it is): the call goes on with audio both
+ * ways, and the offerer warns that the peer refused video. */
+TEST_F(NegotiationTest, AnswerRejectingVideoStillCarriesAudio)
+{
+	std::string answer;
+	ASSERT_NO_FATAL_FAILURE(join(false, [&](GstWebRTCSDPType type, std::string sdp) {
+		if (type == GST_WEBRTC_SDP_TYPE_ANSWER)
+			answer = sdp = reject_video(std::move(sdp));
+		return sdp;
+	}));
+	ASSERT_WAIT(a.audio_started && b.audio_started, kTimeout);
+	ASSERT_NE(answer.find("m=video 0 "), std::string::npos) << answer;
+	EXPECT_EQ(answer.find("a=ice-ufrag", answer.find("m=video")), std::string::npos) << answer;
+	bool warned = false;
+	for (const std::string &w : a.warnings())
+		warned |= w.find("bbbbbbbbbbbbbbbb") == 0 && w.find("video") != std::string::npos;
+	EXPECT_TRUE(warned) << (a.warnings().empty() ? "no warning" : a.warnings()[0]);
+	EXPECT_FALSE(a.video_started);
+}
+
+/* An answer webrtcbin cannot take is said (a WARNING naming the peer and
+ * webrtcbin's reason), never left silently "new". */
+TEST_F(NegotiationTest, AnswerWebrtcbinRefusesIsReported)
+{
+	ASSERT_NO_FATAL_FAILURE(join(false, [](GstWebRTCSDPType type, std::string sdp) {
+		if (type != GST_WEBRTC_SDP_TYPE_ANSWER)
+			return sdp;
+		for (size_t at; (at = sdp.find("a=ice-ufrag:")) != std::string::npos;)
+			sdp.erase(at, sdp.find("\r\n", at) + 2 - at);
+		return sdp;
+	}));
+	auto refused = [&] {
+		for (const std::string &w : a.warnings())
+			if (w.find("bbbbbbbbbbbbbbbb") == 0 &&
+			    w.find("refused the peer's answer") != std::string::npos)
+				return true;
+		return false;
+	};
+	ASSERT_WAIT(refused(), kTimeout);
+	EXPECT_NE(a.warnings()[0].find("ice-ufrag"), std::string::npos) << a.warnings()[0];
 }
 
 /* A peer that leaves before it ever answered: the removal completes and

@@ -487,4 +487,96 @@ std::vector<std::string> CallPeer::elements_mentioning(const std::string &id) co
 	return out;
 }
 
+/* ---- FlowMonitor ---- */
+
+FlowMonitor::FlowMonitor(std::vector<Stream> streams)
+{
+	for (auto &s : streams)
+		state_.push_back({std::move(s)});
+	sample();
+	context_ = g_main_context_new();
+	loop_ = g_main_loop_new(context_, FALSE);
+	GSource *timer = g_timeout_source_new(40);
+	g_source_set_callback(
+	    timer,
+	    [](gpointer d) -> gboolean {
+		    static_cast<FlowMonitor *>(d)->sample();
+		    return G_SOURCE_CONTINUE;
+	    },
+	    this, nullptr);
+	g_source_attach(timer, context_);
+	g_source_unref(timer);
+	thread_ = g_thread_new(
+	    "flow-monitor",
+	    [](gpointer d) -> gpointer {
+		    g_main_loop_run(static_cast<GMainLoop *>(d));
+		    return nullptr;
+	    },
+	    loop_);
+}
+
+void FlowMonitor::stop()
+{
+	if (!thread_)
+		return;
+	g_main_loop_quit(loop_);
+	g_thread_join(std::exchange(thread_, nullptr));
+	g_main_loop_unref(loop_);
+	g_main_context_unref(context_);
+	sample();
+	std::lock_guard l(lock_);
+	for (auto &s : state_)
+		s.max_gap = std::max(s.max_gap, last_sample_ - s.last_increase);
+}
+
+FlowMonitor::Clock::duration FlowMonitor::max_gap(std::string *which) const
+{
+	std::lock_guard l(lock_);
+	Clock::duration worst{};
+	for (const auto &s : state_) {
+		auto gap = std::max(s.max_gap, last_sample_ - s.last_increase);
+		if (gap >= worst) {
+			worst = gap;
+			if (which)
+				*which = s.stream.at->options().name + " <- " + s.stream.peer;
+		}
+	}
+	return worst;
+}
+
+FlowMonitor::Clock::duration FlowMonitor::max_interval() const
+{
+	std::lock_guard l(lock_);
+	return max_interval_;
+}
+
+unsigned FlowMonitor::samples() const
+{
+	std::lock_guard l(lock_);
+	return samples_;
+}
+
+void FlowMonitor::sample()
+{
+	std::vector<std::uint64_t> frames;
+	for (const auto &s : state_) {
+		auto all = s.stream.at->video_frames_rx();
+		auto it = all.find(s.stream.peer);
+		frames.push_back(it == all.end() ? 0 : it->second);
+	}
+	auto now = Clock::now();
+	std::lock_guard l(lock_);
+	if (samples_++)
+		max_interval_ = std::max(max_interval_, now - last_sample_);
+	last_sample_ = now;
+	for (size_t i = 0; i < state_.size(); i++) {
+		State &s = state_[i];
+		if (frames[i] > s.frames) {
+			s.max_gap = std::max(s.max_gap, now - s.last_increase);
+			s.last_increase = now;
+		}
+		s.frames = frames[i];
+	}
+}
+
 } // namespace meshcall::test

@@ -141,6 +141,56 @@ private:
 	std::uint64_t audio_frames_ = 0;
 };
 
+/* Samples the decoded video frame counters (get-stats) of some streams every
+ * 40 ms and keeps, per stream, the longest time without an increase.
+ *
+ * The timer runs on a GMainContext of its own, in a thread of its own: on the
+ * main context it would measure the main context's stalls instead (the test
+ * itself blocks it, e.g. in an in-process leaver's state change; samples came
+ * up to 1.8 s apart on a loaded machine while frames kept coming), and its
+ * blocking get-stats calls would delay the peer removal being timed. */
+class FlowMonitor
+{
+public:
+	using Clock = std::chrono::steady_clock;
+	struct Stream {
+		const CallPeer *at;
+		std::string peer;
+	};
+
+	explicit FlowMonitor(std::vector<Stream> streams);
+	~FlowMonitor() { stop(); }
+	FlowMonitor(const FlowMonitor &) = delete;
+	FlowMonitor &operator=(const FlowMonitor &) = delete;
+
+	/* Stops sampling, after one last sample. */
+	void stop();
+	/* The longest stall of any stream (up to the last sample). */
+	Clock::duration max_gap(std::string *which = nullptr) const;
+	/* The longest time between two samples (how late the timer ran). */
+	Clock::duration max_interval() const;
+	unsigned samples() const;
+
+private:
+	struct State {
+		Stream stream;
+		std::uint64_t frames = 0;
+		Clock::time_point last_increase = Clock::now();
+		Clock::duration max_gap{};
+	};
+
+	void sample();
+
+	mutable std::mutex lock_;
+	std::vector<State> state_;	 /* guarded by lock_ (the streams are constant) */
+	Clock::time_point last_sample_;	 /* guarded by lock_ */
+	Clock::duration max_interval_{}; /* guarded by lock_ */
+	unsigned samples_ = 0;		 /* guarded by lock_ */
+	GMainContext *context_ = nullptr;
+	GMainLoop *loop_ = nullptr;
+	GThread *thread_ = nullptr;
+};
+
 /* Colours and tones the tests give their peers. */
 inline constexpr std::uint32_t kRed = 0xe01010, kGreen = 0x10c010, kBlue = 0x1010e0,
 			       kYellow = 0xe0e010;

@@ -139,6 +139,8 @@ std::vector<std::string> LoopbackPeer::warnings() const
 void LoopbackSignaling::deliver_description(GstWebRTCSDPType type, std::string sdp)
 {
 	descriptions++;
+	if (rewrite)
+		sdp = rewrite(type, std::move(sdp));
 	invoke_on([remote = remote_, type, sdp = std::move(sdp)] {
 		auto branch = remote.lock();
 		if (!branch)

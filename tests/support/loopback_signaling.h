@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,6 +78,10 @@ public:
 			      std::string sdp) override;
 	void send_candidate(const std::string &peer_id, unsigned mline_index,
 			    std::string candidate) override;
+
+	/* Applied to each description on its way (a browser-shaped answer made
+	 * from ours, say); nullptr: passed as it is. Set before negotiating. */
+	std::function<std::string(GstWebRTCSDPType, std::string)> rewrite;
 
 	std::atomic<int> descriptions{0};
 	std::atomic<int> candidates{0};

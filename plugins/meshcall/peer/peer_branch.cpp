@@ -36,11 +36,6 @@ void free_weak(gpointer data, GClosure *)
 	delete static_cast<WeakBranch *>(data);
 }
 
-void free_weak_notify(gpointer data)
-{
-	delete static_cast<WeakBranch *>(data);
-}
-
 std::shared_ptr<PeerBranch> lock_weak(gpointer data)
 {
 	return static_cast<WeakBranch *>(data)->lock();
@@ -92,6 +87,48 @@ GstPadProbeReturn on_upstream_keyframe_request(GstPad *, GstPadProbeInfo *info, 
 		return GST_PAD_PROBE_OK;
 	static_cast<MediaGraph *>(d)->keyframes().request();
 	return GST_PAD_PROBE_DROP;
+}
+
+/* What webrtcbin said went wrong in a promise's reply ("" when nothing
+ * did). Its replies carry a GError in "error" on failure; an interrupted or
+ * expired promise has no reply at all. */
+std::string promise_error(GstPromise *promise)
+{
+	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
+		return "webrtcbin gave no answer";
+	const GstStructure *reply = gst_promise_get_reply(promise);
+	if (!reply || !gst_structure_has_field(reply, "error"))
+		return "";
+	GError *error = nullptr;
+	gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+	std::string text = error && error->message ? error->message : "unknown error";
+	g_clear_error(&error);
+	return text;
+}
+
+void free_description_request(gpointer data)
+{
+	delete static_cast<DescriptionRequest *>(data);
+}
+
+/* The per-peer boundary of the shared encoders' tee (docs/design.md, "No
+ * branch can hurt another"). The leaky queue behind it drops buffers when
+ * the peer does not take them, but a serialized query waits in the queue
+ * until everything before it went downstream: behind a webrtcbin that never
+ * connects (a peer that never answers, ICE or DTLS that never completes)
+ * that is for ever, and the tee and the encoder thread wait with it, for
+ * every peer (docs/design.md, fact 12). So serialized queries are answered
+ * here and never enter the queue: an empty ALLOCATION answer (the payloaders
+ * propose no pool or meta), and nothing to drain (the queue may drop what it
+ * holds anyway). Events are not at risk: the queue takes them without
+ * waiting for room. */
+GstPadProbeReturn answer_serialized_queries(GstPad *, GstPadProbeInfo *info, gpointer)
+{
+	/* GST_QUERY_IS_SERIALIZED, without mixing enum types in C++20. */
+	const unsigned type = GST_QUERY_TYPE(GST_PAD_PROBE_INFO_QUERY(info));
+	if (!(type & static_cast<unsigned>(GST_QUERY_TYPE_SERIALIZED)))
+		return GST_PAD_PROBE_OK;
+	return GST_PAD_PROBE_HANDLED;
 }
 
 } // namespace
@@ -205,6 +242,10 @@ bool PeerBranch::link_send(MediaKind kind, int pt)
 
 	GstPad *tee_pad = gst_element_request_pad_simple(tee, "src_%u");
 	GstPad *queue_sink = gst_element_get_static_pad(queue, "sink");
+	/* On the queue's side: tee asks each branch with gst_pad_query() on the
+	 * peer pad, past any probe on its own src pads. */
+	gst_pad_add_probe(queue_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+			  answer_serialized_queries, nullptr, nullptr);
 	gst_pad_link(tee_pad, queue_sink);
 	gst_object_unref(queue_sink);
 
@@ -264,7 +305,7 @@ void PeerBranch::create_description(GstWebRTCSDPType type)
 		    else
 			    gst_promise_unref(p);
 	    },
-	    data, [](gpointer d) { delete static_cast<DescriptionRequest *>(d); });
+	    data, free_description_request);
 	g_signal_emit_by_name(webrtc_.get(),
 			      type == GST_WEBRTC_SDP_TYPE_OFFER ? "create-offer" : "create-answer",
 			      nullptr, promise);
@@ -273,22 +314,33 @@ void PeerBranch::create_description(GstWebRTCSDPType type)
 void PeerBranch::on_description_created(GstPromise *promise, GstWebRTCSDPType type)
 {
 	const char *what = gst_webrtc_sdp_type_to_string(type);
-	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
-		gst_promise_unref(promise);
-		return;
-	}
-	const GstStructure *reply = gst_promise_get_reply(promise);
+	std::string error = promise_error(promise);
 	GstWebRTCSessionDescription *desc = nullptr;
-	if (reply)
+	if (const GstStructure *reply = error.empty() ? gst_promise_get_reply(promise) : nullptr)
 		gst_structure_get(reply, what, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, nullptr);
 	gst_promise_unref(promise);
 	if (!desc) {
-		host_.peer_warning(id_, type == GST_WEBRTC_SDP_TYPE_OFFER
-					    ? "webrtcbin could not create an offer"
-					    : "webrtcbin could not answer the peer's offer");
+		host_.peer_warning(
+		    id_, std::string(type == GST_WEBRTC_SDP_TYPE_OFFER
+					 ? "webrtcbin could not create an offer"
+					 : "webrtcbin could not answer the peer's offer") +
+			     (error.empty() ? "" : ": " + error));
 		return;
 	}
-	g_signal_emit_by_name(webrtc_.get(), "set-local-description", desc, nullptr);
+	GstPromise *set = gst_promise_new_with_change_func(
+	    [](GstPromise *p, gpointer d) {
+		    auto *request = static_cast<DescriptionRequest *>(d);
+		    std::string error = promise_error(p);
+		    gst_promise_unref(p);
+		    auto self = request->first.lock();
+		    if (self && !error.empty())
+			    self->host_.peer_warning(
+				self->id_, std::string("webrtcbin refused our own ") +
+					       gst_webrtc_sdp_type_to_string(request->second) +
+					       ": " + error);
+	    },
+	    new DescriptionRequest(weak_from_this(), type), free_description_request);
+	g_signal_emit_by_name(webrtc_.get(), "set-local-description", desc, set);
 	g_autofree char *text = gst_sdp_message_as_text(desc->sdp);
 	GST_LOG_OBJECT(webrtc_.get(), "our %s:\n%s", what, text);
 	gst_webrtc_session_description_free(desc);
@@ -302,11 +354,26 @@ void PeerBranch::set_remote_description(GstSDPMessage *sdp, GstWebRTCSDPType typ
 	GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new(type, sdp);
 	GstPromise *promise = gst_promise_new_with_change_func(
 	    [](GstPromise *p, gpointer d) {
+		    auto *request = static_cast<DescriptionRequest *>(d);
+		    std::string error = promise_error(p);
 		    gst_promise_unref(p);
-		    if (auto self = lock_weak(d))
+		    auto self = request->first.lock();
+		    if (!self)
+			    return;
+		    if (error.empty()) {
 			    self->on_remote_description_set();
+			    return;
+		    }
+		    /* Said, never left silently "new" (webrtcbin drops the
+		     * description and goes on waiting). */
+		    GST_WARNING_OBJECT(self->webrtc_.get(), "remote description refused: %s",
+				       error.c_str());
+		    self->host_.peer_warning(self->id_,
+					     std::string("webrtcbin refused the peer's ") +
+						 gst_webrtc_sdp_type_to_string(request->second) +
+						 ": " + error);
 	    },
-	    new WeakBranch(weak_from_this()), free_weak_notify);
+	    new DescriptionRequest(weak_from_this(), type), free_description_request);
 	g_signal_emit_by_name(webrtc_.get(), "set-remote-description", desc, promise);
 	gst_webrtc_session_description_free(desc);
 }
@@ -358,6 +425,10 @@ void PeerBranch::handle_answer(const std::string &sdp_text)
 		host_.peer_warning(id_, "the peer's answer is not valid SDP");
 		return;
 	}
+	for (MediaKind kind : complete_rejected_media(sdp))
+		host_.peer_warning(id_,
+				   std::string("the peer refused our ") + kind_name(kind) +
+				       " (its m-line is rejected): it gets none, and sends none");
 	set_remote_description(sdp, GST_WEBRTC_SDP_TYPE_ANSWER);
 }
 

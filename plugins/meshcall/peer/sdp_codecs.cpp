@@ -262,6 +262,33 @@ std::optional<int> opus_pt(const std::vector<SdpMedia> &media)
 	return std::nullopt;
 }
 
+std::vector<MediaKind> complete_rejected_media(GstSDPMessage *answer)
+{
+	const char *transport_attrs[] = {"ice-ufrag", "ice-pwd", "fingerprint", "setup"};
+	const GstSDPMedia *transport = nullptr;
+	for (guint i = 0; i < gst_sdp_message_medias_len(answer) && !transport; i++) {
+		const GstSDPMedia *m = gst_sdp_message_get_media(answer, i);
+		if (gst_sdp_media_get_port(m) != 0 &&
+		    gst_sdp_media_get_attribute_val(m, "ice-ufrag"))
+			transport = m;
+	}
+	std::vector<MediaKind> rejected;
+	for (const SdpMedia &m : sdp_media(answer)) {
+		if (!m.port_zero)
+			continue;
+		rejected.push_back(m.kind);
+		auto *media = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(answer, m.mline));
+		for (const char *attr : transport_attrs) {
+			const char *ours = gst_sdp_media_get_attribute_val(media, attr);
+			const char *theirs =
+			    transport ? gst_sdp_media_get_attribute_val(transport, attr) : nullptr;
+			if ((!ours || !*ours) && theirs)
+				gst_sdp_media_add_attribute(media, attr, theirs);
+		}
+	}
+	return rejected;
+}
+
 GstCaps *rtp_caps(MediaKind kind, std::optional<VideoCodec> video_codec, int pt)
 {
 	g_return_val_if_fail(pt >= 0 && pt <= 127, nullptr);

@@ -45,6 +45,15 @@ std::optional<int> video_pt(const std::vector<SdpMedia> &media, VideoCodec codec
 /* The OPUS payload type in the first audio m-line, if offered. */
 std::optional<int> opus_pt(const std::vector<SdpMedia> &media);
 
+/* An answer that rejects an m-line (port 0, as a browser answers a codec it
+ * lacks) writes no ICE or DTLS attributes for it, and webrtcbin 1.22 refuses
+ * the whole answer for that ("media 1 is missing or contains an empty
+ * 'ice-ufrag'"). This gives each rejected m-line the ice-ufrag, ice-pwd and
+ * fingerprint and setup of the first m-line that has them, which is what
+ * webrtcbin checks;
+ * the m-line stays rejected. Returns the kinds of the rejected m-lines. */
+std::vector<MediaKind> complete_rejected_media(GstSDPMessage *answer);
+
 /* RTP caps for the send side's payloader output (capsfilter after the
  * payloader): media, encoding-name, clock-rate, payload, and the rtcp-fb
  * attributes browsers expect (nack, nack pli, ccm fir for video;
