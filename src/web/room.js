@@ -7,6 +7,10 @@ import {PeerLink} from './peers.js';
 import * as ui from './ui.js';
 
 const PING_MS = 15000;
+// A server silent this long is taken for lost, as a closed socket is: a hung
+// server or a dead path can leave the TCP connection open for minutes. Every
+// message counts, and our pings draw a pong at least every PING_MS.
+const SILENCE_MS = 20000;
 const STATS_MS = 500;
 const BACKOFF_S = [0.5, 1, 2, 4, 5];
 const NAME_KEY = 'meshcall.name';
@@ -26,6 +30,8 @@ const session = {
 };
 let ws = null;
 let pingTimer = 0;
+let silenceTimer = 0;
+let lastHeard = 0;
 let retryTimer = 0;
 let retries = 0;
 let everJoined = false;  // a welcome came since the user pressed Join
@@ -104,10 +110,18 @@ function connect() {
       join.token = token;
     send(join);
     pingTimer = setInterval(() => send({type: 'ping'}), PING_MS);
+    lastHeard = Date.now();
+    silenceTimer = setInterval(() => {
+      if (socket === ws && Date.now() - lastHeard > SILENCE_MS) {
+        lost();  // ws is cleared first, so this socket's late close is ignored
+        socket.close();
+      }
+    }, 1000);
   });
   socket.addEventListener('message', e => {
     if (socket !== ws)
       return;
+    lastHeard = Date.now();
     let msg;
     try {
       msg = JSON.parse(e.data);
@@ -126,6 +140,7 @@ function connect() {
 // The socket closed without us asking: drop the calls and come back.
 function lost() {
   clearInterval(pingTimer);
+  clearInterval(silenceTimer);
   ws = null;
   teardownPeers();
   if (session.state !== 'joining' && session.state !== 'joined' &&
@@ -144,6 +159,7 @@ function lost() {
 // Ends the session on purpose (Leave, a refused join, leaving the page).
 function disconnect(sayLeave) {
   clearInterval(pingTimer);
+  clearInterval(silenceTimer);
   clearTimeout(retryTimer);
   const socket = ws;
   ws = null;

@@ -502,6 +502,36 @@ TEST_F(SignalingClientTest, ServerShutdownIsLost)
 	EXPECT_EQ(a->events.closed.size(), 1u);
 }
 
+/* A hung server keeps its sockets open: only its silence tells. */
+TEST_F(SignalingClientTest, SilentServerIsLostAfterTheSilenceLimit)
+{
+	ASSERT_NO_FATAL_FAILURE(start_server());
+	Peer *a = add_peer();
+	a->client->set_silence_limit(std::chrono::milliseconds(1500));
+	std::string error;
+	ASSERT_TRUE(a->client->connect(server_.ws_url(), {"alpha", "alice", std::nullopt}, &error))
+	    << error;
+	ASSERT_WAIT(a->events.welcomes.size() == 1, kTimeout);
+	/* Talking keeps it alive: pings answered for longer than the limit. */
+	const gint64 live_until = g_get_monotonic_time() + 2500000;
+	while (g_get_monotonic_time() < live_until) {
+		a->client->send_chat("still there?");
+		pump_for(0.3);
+	}
+	EXPECT_TRUE(a->events.closed.empty());
+
+	server_.suspend();
+	const gint64 stopped = g_get_monotonic_time();
+	ASSERT_WAIT(a->events.closed.size() == 1, kTimeout);
+	const double after = (g_get_monotonic_time() - stopped) / 1e6;
+	EXPECT_EQ(a->events.closed[0].reason, CloseReason::Lost);
+	EXPECT_NE(a->events.closed[0].detail.find("silent"), std::string::npos)
+	    << a->events.closed[0].detail;
+	EXPECT_GE(after, 1.2);
+	EXPECT_LT(after, 4.0);
+	server_.resume();
+}
+
 TEST_F(SignalingClientTest, CloseSendsLeaveAndSilencesCallbacks)
 {
 	ASSERT_NO_FATAL_FAILURE(start_server());

@@ -166,6 +166,18 @@ bool ServerProcess::start(const std::vector<std::string> &args, std::string *err
 	return true;
 }
 
+void ServerProcess::suspend()
+{
+	if (running())
+		g_subprocess_send_signal(process_, SIGSTOP);
+}
+
+void ServerProcess::resume()
+{
+	if (running())
+		g_subprocess_send_signal(process_, SIGCONT);
+}
+
 bool ServerProcess::stop(double timeout_s, int signal)
 {
 	if (!process_ || exited_)
@@ -176,6 +188,12 @@ bool ServerProcess::stop(double timeout_s, int signal)
 	g_subprocess_force_exit(process_);
 	wait_until([this] { return exited_; });
 	return false;
+}
+
+int ServerProcess::pid() const
+{
+	const char *id = process_ ? g_subprocess_get_identifier(process_) : nullptr;
+	return id ? std::atoi(id) : 0;
 }
 
 std::string ServerProcess::base_url() const

@@ -63,6 +63,10 @@ public:
 	 * (it is then killed). */
 	bool stop(double timeout_s = kTimeout, int signal = SIGTERM);
 
+	/* SIGSTOP / SIGCONT: a hung server, whose sockets stay open. */
+	void suspend();
+	void resume();
+
 	bool running() const { return process_ && !exited_; }
 	bool exited() const { return exited_; }
 	/* Valid once exited(): true for a normal exit, with its status. */
@@ -72,6 +76,8 @@ public:
 	const std::string &listening_line() const { return listening_line_; }
 	int port() const { return port_; }
 	bool tls() const { return tls_; }
+	/* The server's process id (0 before start()), for /proc and prlimit(2). */
+	int pid() const;
 	/* "http://127.0.0.1:PORT" (https with TLS), no trailing slash. */
 	std::string base_url() const;
 	/* "ws://127.0.0.1:PORT/ws" (wss with TLS). */

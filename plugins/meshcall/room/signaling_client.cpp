@@ -29,6 +29,7 @@
  * Everything else in Impl is touched only on the context. */
 #include "room/signaling_client.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -53,6 +54,8 @@ namespace
 
 /* Both the protocol `ping` and libsoup's WebSocket ping. */
 constexpr guint kKeepaliveSeconds = 15;
+/* With a ping every 15 s a live server answers well within this. */
+constexpr std::chrono::milliseconds kDefaultSilenceLimit{20000};
 
 void ensure_debug_category()
 {
@@ -142,6 +145,9 @@ struct SignalingClient::Impl {
 	GCancellable *attempt = nullptr; /* the connect in progress */
 	SoupWebsocketConnection *conn = nullptr;
 	GSource *ping_timer = nullptr;
+	GSource *silence_timer = nullptr; /* checks last_heard */
+	gint64 last_heard = 0;		  /* monotonic µs of the last frame or pong */
+	std::chrono::milliseconds silence_limit = kDefaultSilenceLimit; /* set before connect() */
 	std::string join_text;
 	bool joined = false; /* welcome received on this connection */
 
@@ -178,6 +184,8 @@ struct SignalingClient::Impl {
 	static void on_closed(SoupWebsocketConnection *conn, gpointer data);
 	static void on_error(SoupWebsocketConnection *conn, GError *error, gpointer data);
 	static gboolean on_ping_timer(gpointer data);
+	static gboolean on_silence_timer(gpointer data);
+	static void on_pong(SoupWebsocketConnection *conn, GBytes *message, gpointer data);
 	static void delete_weak(gpointer data) { delete static_cast<std::weak_ptr<Impl> *>(data); }
 };
 
@@ -362,6 +370,7 @@ void SignalingClient::Impl::connected(SoupWebsocketConnection *connection, const
 	soup_websocket_connection_set_keepalive_interval(conn, kKeepaliveSeconds);
 	g_signal_connect(conn, "message", G_CALLBACK(on_message), this);
 	g_signal_connect(conn, "closed", G_CALLBACK(on_closed), this);
+	g_signal_connect(conn, "pong", G_CALLBACK(on_pong), this);
 	g_signal_connect(conn, "error", G_CALLBACK(on_error), this);
 	if (is_closed()) {
 		shut_down();
@@ -377,6 +386,44 @@ void SignalingClient::Impl::connected(SoupWebsocketConnection *connection, const
 	g_source_set_callback(ping_timer, on_ping_timer, new std::weak_ptr<Impl>(self),
 			      delete_weak);
 	g_source_attach(ping_timer, context);
+
+	last_heard = g_get_monotonic_time();
+	const auto check_every = std::clamp(silence_limit / 4, std::chrono::milliseconds(50),
+					    std::chrono::milliseconds(1000));
+	silence_timer = g_timeout_source_new(static_cast<guint>(check_every.count()));
+	g_source_set_static_name(silence_timer, "meshcall signaling silence");
+	g_source_set_callback(silence_timer, on_silence_timer, new std::weak_ptr<Impl>(self),
+			      delete_weak);
+	g_source_attach(silence_timer, context);
+}
+
+void SignalingClient::Impl::on_pong(SoupWebsocketConnection *, GBytes *, gpointer data)
+{
+	static_cast<Impl *>(data)->last_heard = g_get_monotonic_time();
+}
+
+gboolean SignalingClient::Impl::on_silence_timer(gpointer data)
+{
+	std::shared_ptr<Impl> impl = static_cast<std::weak_ptr<Impl> *>(data)->lock();
+	if (!impl)
+		return G_SOURCE_REMOVE;
+	const gint64 silent_us = g_get_monotonic_time() - impl->last_heard;
+	if (!impl->is_open() ||
+	    silent_us <
+		std::chrono::duration_cast<std::chrono::microseconds>(impl->silence_limit).count())
+		return G_SOURCE_CONTINUE;
+	ThreadDefaultContext scope(impl->context);
+	GST_DEBUG_ID(impl->log_id.c_str(),
+		     "nothing from the server for %" G_GINT64_FORMAT " ms: taking it for lost",
+		     silent_us / 1000);
+	/* Dropped, not closed: a close handshake would wait for the silent
+	 * peer. The timers go with it (this source returns REMOVE anyway). */
+	g_io_stream_close(soup_websocket_connection_get_io_stream(impl->conn), nullptr, nullptr);
+	impl->release_connection(true);
+	impl->end_connection(CloseReason::Lost, 0,
+			     "the server has been silent for " +
+				 std::to_string(silent_us / 1000000) + " s");
+	return G_SOURCE_REMOVE;
 }
 
 gboolean SignalingClient::Impl::on_ping_timer(gpointer data)
@@ -396,9 +443,11 @@ gboolean SignalingClient::Impl::on_ping_timer(gpointer data)
 
 void SignalingClient::Impl::stop_ping_timer()
 {
-	if (ping_timer) {
-		g_source_destroy(ping_timer);
-		g_clear_pointer(&ping_timer, g_source_unref);
+	for (GSource **timer : {&ping_timer, &silence_timer}) {
+		if (*timer) {
+			g_source_destroy(*timer);
+			g_clear_pointer(timer, g_source_unref);
+		}
 	}
 }
 
@@ -464,6 +513,7 @@ void SignalingClient::Impl::on_message(SoupWebsocketConnection *, gint type, GBy
 				       gpointer data)
 {
 	auto *impl = static_cast<Impl *>(data);
+	impl->last_heard = g_get_monotonic_time();
 	gsize size = 0;
 	const auto *bytes = static_cast<const char *>(g_bytes_get_data(message, &size));
 	if (type != SOUP_WEBSOCKET_DATA_TEXT) {
@@ -703,6 +753,11 @@ void SignalingClient::send_chat(std::string text)
 void SignalingClient::send_media(bool audio, bool video)
 {
 	impl_->enqueue(proto::media_json(audio, video));
+}
+
+void SignalingClient::set_silence_limit(std::chrono::milliseconds limit)
+{
+	impl_->silence_limit = limit;
 }
 
 void SignalingClient::close()

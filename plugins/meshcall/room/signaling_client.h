@@ -10,6 +10,7 @@
  * returned. */
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -76,6 +77,13 @@ public:
 	/* Sends `leave` when joined, closes the socket (1000) and stops all
 	 * callbacks. Thread-safe and idempotent; returns at once. */
 	void close();
+
+	/* A server from which nothing (no message, no pong) has arrived for
+	 * this long is taken for lost: the socket is dropped and
+	 * Callbacks::closed(Lost) follows, as when the connection breaks. A
+	 * hung server or a dead path often leaves TCP open for minutes. Set
+	 * before connect(); default 20 s. */
+	void set_silence_limit(std::chrono::milliseconds limit);
 
 private:
 	struct Impl;
