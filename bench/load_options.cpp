@@ -27,7 +27,9 @@ void usage()
 		   "  --server-pid PID      sample VmRSS/VmHWM/CPU of the server from /proc\n"
 		   "  --report-every S      progress line on stderr every S (5)\n"
 		   "  --label NAME          copied into the JSON summary\n"
-		   "  --quickack            never delay our ACKs (diagnoses Nagle on the server)\n",
+		   "  --quickack            never delay our ACKs (diagnoses Nagle on the server)\n"
+		   "  --source-addresses N  connect from 127.0.0.1..N in turn (32): the server\n"
+		   "                        limits connections per address (IPv4 only)\n",
 		   stderr);
 }
 
@@ -77,6 +79,8 @@ bool parse_args(int argc, char **argv, Options &o)
 			o.server_pid = std::atol(v);
 		else if (arg == "--report-every")
 			o.report_every = std::atof(v);
+		else if (arg == "--source-addresses")
+			o.source_addresses = std::atoi(v);
 		else if (arg == "--label")
 			o.label = value;
 		else if (arg == "--mix") {
@@ -95,7 +99,8 @@ bool parse_args(int argc, char **argv, Options &o)
 		mix_sum += w;
 	if (o.server.empty() || o.connections < 1 || o.room_size < 1 ||
 	    o.room_size > kMaxRoomSize || o.rate <= 0 || mix_sum == 0 || mix_sum > 1000 ||
-	    o.duration <= 0 || o.max_inflight < 1 || o.label.find('"') != std::string::npos) {
+	    o.duration <= 0 || o.max_inflight < 1 || o.source_addresses < 1 ||
+	    o.source_addresses > 254 || o.label.find('"') != std::string::npos) {
 		std::fprintf(stderr, "bad or missing options\n");
 		return false;
 	}

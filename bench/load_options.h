@@ -32,6 +32,9 @@ struct Options {
 	double report_every = 5;
 	std::string label = "run";
 	bool quickack = false;
+	/* Clients connect from 127.0.0.1 up to 127.0.0.N, round-robin (IPv4
+	 * only): meshcall-server limits connections per address. */
+	int source_addresses = 32;
 };
 
 void usage();

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <netinet/in.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -143,8 +144,17 @@ void LoadRun::start_client(Client &c)
 {
 	const char *error = nullptr;
 	started_++;
+	sockaddr_in source{};
+	const bool spread = addr_.ss_family == AF_INET && opt_.source_addresses > 1;
+	if (spread) {
+		source.sin_family = AF_INET;
+		source.sin_addr.s_addr =
+		    htonl(0x7f000001u + std::uint32_t(c.index % opt_.source_addresses));
+	}
 	if (!c.ws.start(epfd_, reinterpret_cast<const sockaddr *>(&addr_), addr_len_, opt_.server,
-			std::uint64_t(c.index), &error)) {
+			std::uint64_t(c.index), &error,
+			spread ? reinterpret_cast<const sockaddr *>(&source) : nullptr,
+			spread ? sizeof(source) : 0)) {
 		failures_[std::string("connect: ") + error]++;
 		return;
 	}

@@ -132,7 +132,8 @@ WsConnection::~WsConnection()
 }
 
 bool WsConnection::start(int epfd, const sockaddr *addr, socklen_t addr_len,
-			 std::string_view host_port, std::uint64_t tag, const char **error)
+			 std::string_view host_port, std::uint64_t tag, const char **error,
+			 const sockaddr *source, socklen_t source_len)
 {
 	fd_ = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd_ < 0) {
@@ -142,6 +143,16 @@ bool WsConnection::start(int epfd, const sockaddr *addr, socklen_t addr_len,
 	}
 	const int one = 1;
 	setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The port is picked at connect(), per source address. */
+	if (source &&
+	    (setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0 ||
+	     bind(fd_, source, source_len) < 0)) {
+		*error = strerror(errno);
+		close(fd_);
+		fd_ = -1;
+		state_ = State::Closed;
+		return false;
+	}
 	if (connect(fd_, addr, addr_len) < 0 && errno != EINPROGRESS) {
 		*error = strerror(errno);
 		close(fd_);
@@ -204,11 +215,13 @@ void WsConnection::finish(WsHandler &handler, int code, std::string_view reason)
 		fd_ = -1;
 	}
 	state_ = State::Closed;
+	/* `reason` may point into in_, which goes now. */
+	const std::string reason_copy(reason);
 	std::string().swap(in_);
 	std::string().swap(out_);
 	std::string().swap(fragments_);
 	out_sent_ = 0;
-	handler.on_closed(*this, code, reason);
+	handler.on_closed(*this, code, reason_copy);
 }
 
 void WsConnection::abort(WsHandler &handler)

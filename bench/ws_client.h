@@ -53,9 +53,11 @@ public:
 	~WsConnection();
 
 	/* Starts a non-blocking connect; tag comes back as epoll_event.data.u64.
-	 * host_port goes into the Host header. False (and *error set) on immediate failure. */
+	 * host_port goes into the Host header; `source`, when given, is the local
+	 * address to connect from. False (and *error set) on immediate failure. */
 	bool start(int epfd, const sockaddr *addr, socklen_t addr_len, std::string_view host_port,
-		   std::uint64_t tag, const char **error);
+		   std::uint64_t tag, const char **error, const sockaddr *source = nullptr,
+		   socklen_t source_len = 0);
 	void handle_events(std::uint32_t events, WsHandler &handler);
 
 	/* Queues one masked text frame. False when the queue is over the backlog
