@@ -15,8 +15,11 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "server/connections.h"
 #include "server/http_api.h"
+#include "server/listener.h"
 #include "server/log.h"
+#include "server/send_queue.h"
 
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "meshcall-server:transport"
@@ -44,6 +47,32 @@ GSource *attach_timeout(GMainContext *context, guint interval_ms, GSourceFunc fu
 	g_source_set_callback(source, func, data, nullptr);
 	g_source_attach(source, context);
 	return source;
+}
+
+/* A source that runs `func` once each time g_source_set_ready_time(s, 0) is
+ * called on it: cheaper than an idle source per wake-up. */
+GSource *attach_wakeup(GMainContext *context, GSourceFunc func, gpointer data)
+{
+	static GSourceFuncs funcs = {
+	    nullptr,
+	    nullptr,
+	    [](GSource *source, GSourceFunc callback, gpointer user_data) -> gboolean {
+		    g_source_set_ready_time(source, -1);
+		    return callback(user_data);
+	    },
+	    nullptr,
+	    nullptr,
+	    nullptr};
+	GSource *source = g_source_new(&funcs, sizeof(GSource));
+	g_source_set_callback(source, func, data, nullptr);
+	g_source_set_ready_time(source, -1);
+	g_source_attach(source, context);
+	return source;
+}
+
+std::int64_t seconds_to_us(double s)
+{
+	return static_cast<std::int64_t>(s * G_USEC_PER_SEC);
 }
 
 void unref_later(GMainContext *context, gpointer object)
@@ -117,7 +146,8 @@ class SignalingServer::Impl : public Outbox
 {
 public:
 	explicit Impl(ServerOptions opts)
-	    : options(std::move(opts)), registry(options.registry, *this, clock)
+	    : options(std::move(opts)), registry(options.registry, *this, clock),
+	      quota(options.limits.max_connections, options.limits.max_connections_per_address)
 	{
 	}
 	~Impl() override;
@@ -141,6 +171,9 @@ public:
 	std::atomic<std::uint64_t> next_serial{1};
 	std::string url;
 	std::int64_t liveness_timeout_us = 0;
+	std::int64_t join_timeout_us = 0;
+	guint tick_ms = 1000;  /* how often workers look at their deadlines */
+	ConnectionQuota quota; /* every worker's connections */
 
 	/* Shutdown, on the caller's context. */
 	GMainContext *shutdown_context = nullptr;
@@ -153,14 +186,25 @@ public:
 class Worker
 {
 public:
-	struct Client {
+	struct Client final : StreamObserver {
 		Worker *worker = nullptr;
 		ConnectionId id = 0;
 		SoupWebsocketConnection *ws = nullptr; /* owned */
 		GSocketAddress *remote = nullptr;      /* owned; named in log lines */
 		std::int64_t last_seen_us = 0;
+		std::uint64_t conn = 0; /* its handle in the worker's AcceptedConnections */
+		/* Refused for a quota: closed at once, never in the registry. */
+		bool refused = false;
+		/* Closed with 1008 unless the registry has it joined by then. */
+		bool joined = false;
+		std::int64_t join_deadline_us = 0;
+		SendQueue out;
+		/* Since when the socket has taken nothing (0: it takes). */
+		std::int64_t blocked_since_us = 0;
+		/* Being closed for not reading: nothing more goes out. */
+		bool evicted = false;
 
-		Client() = default;
+		explicit Client(std::size_t send_limit) : out(send_limit) {}
 		Client(const Client &) = delete;
 		Client &operator=(const Client &) = delete;
 		~Client()
@@ -168,6 +212,20 @@ public:
 			if (remote)
 				g_object_unref(remote);
 		}
+
+		void stream_written(gsize bytes) override
+		{
+			blocked_since_us = 0;
+			out.written(bytes);
+			if (out.can_take())
+				worker->schedule(id, Work::Pump);
+		}
+		void stream_blocked() override
+		{
+			if (!blocked_since_us)
+				blocked_since_us = g_get_monotonic_time();
+		}
+		void stream_closed() override {}
 
 		/* "conn 1090 from 127.0.0.1:41234", as the registry's lines
 		 * name the same connection "conn 1090". */
@@ -198,6 +256,9 @@ public:
 
 	/* Any thread, registry_lock held. */
 	void deliver(Delivery delivery);
+	/* This thread, whatever it holds: done later from the loop. */
+	enum class Work { Pump, Evict };
+	void schedule(ConnectionId id, Work work);
 	/* Any thread: close everything, then tell the server. */
 	void begin_shutdown();
 
@@ -215,10 +276,17 @@ private:
 	static void on_pong(SoupWebsocketConnection *, GBytes *, gpointer user_data);
 	static void on_closed(SoupWebsocketConnection *ws, gpointer user_data);
 	static gboolean on_mailbox(gpointer user_data);
+	static gboolean on_work(gpointer user_data);
 	static gboolean on_liveness_tick(gpointer user_data);
 
 	void apply(const Delivery &d);
+	/* Gives libsoup what the client's send window allows. */
+	void hand_over(Client &client);
+	/* The client holds more than its send queue's limit (or took nothing
+	 * for the liveness timeout): forget it and close with 1008. */
+	void evict(Client &client);
 	void check_liveness();
+	void check_joins(std::int64_t now);
 	void close_all();
 	void maybe_drained();
 
@@ -228,8 +296,13 @@ private:
 	GMainLoop *loop_;
 	GThread *thread_ = nullptr;
 	SoupServer *soup_ = nullptr;
+	std::unique_ptr<AcceptedConnections> conns_;
+	std::unique_ptr<Listener> listener_;
 	GSource *liveness_ = nullptr;
 	GSource *mailbox_source_ = nullptr;
+	GSource *work_source_ = nullptr;
+	/* Owned by this worker's thread: work for on_work(). */
+	std::vector<std::pair<ConnectionId, Work>> work_;
 
 	/* Owned by this worker's thread. */
 	std::unordered_map<ConnectionId, std::unique_ptr<Client>> clients_;
@@ -253,36 +326,42 @@ Worker::~Worker()
 		g_source_destroy(liveness_);
 		g_source_unref(liveness_);
 	}
-	if (mailbox_source_) {
-		g_source_destroy(mailbox_source_);
-		g_source_unref(mailbox_source_);
+	for (GSource *source : {mailbox_source_, work_source_}) {
+		if (source) {
+			g_source_destroy(source);
+			g_source_unref(source);
+		}
 	}
+	listener_.reset();
 	for (auto &[id, client] : clients_) {
+		conns_->detach(client->conn);
 		g_signal_handlers_disconnect_by_data(client->ws, client.get());
 		g_object_unref(client->ws);
 	}
 	clients_.clear();
+	g_main_context_push_thread_default(context_);
 	if (soup_) {
-		g_main_context_push_thread_default(context_);
 		soup_server_disconnect(soup_);
 		g_object_unref(soup_);
-		g_main_context_pop_thread_default(context_);
 	}
-	/* Let whatever the closed connections left behind run down. */
+	/* Let whatever the closed connections left behind run down, then
+	 * forget those still open (conns_ holds the last reference to soup_). */
+	while (g_main_context_iteration(context_, FALSE)) {
+	}
+	conns_.reset();
+	g_main_context_pop_thread_default(context_);
 	while (g_main_context_iteration(context_, FALSE)) {
 	}
 	g_main_loop_unref(loop_);
 	g_main_context_unref(context_);
 }
 
-bool Worker::listen(GSocket *socket, GTlsCertificate *cert, GError **error)
+bool Worker::listen(GSocket *socket, GTlsCertificate *cert, GError **)
 {
 	/* libsoup attaches its sources to the thread-default context of the
 	 * caller; this runs before the worker thread starts. */
 	g_main_context_push_thread_default(context_);
 	soup_ = soup_server_new("server-header", "meshcall-server", nullptr);
-	if (cert)
-		soup_server_set_tls_certificate(soup_, cert);
 	/* permessage-deflate costs a zlib state per connection for messages
 	 * that are mostly short JSON. */
 	soup_server_remove_websocket_extension(soup_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
@@ -290,35 +369,17 @@ bool Worker::listen(GSocket *socket, GTlsCertificate *cert, GError **error)
 	soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this,
 					  nullptr);
 	soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
-	bool ok = soup_server_listen_socket(
-	    soup_, socket, cert ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), error);
+	/* No soup_server_listen_*(): see server/connections.h. */
+	conns_ = std::make_unique<AcceptedConnections>(soup_, context_, cert,
+						       server_.options.limits, server_.quota);
 	g_main_context_pop_thread_default(context_);
-	if (!ok)
-		return false;
+	listener_ = std::make_unique<Listener>(socket, context_,
+					       [this](GSocket *s) { conns_->accepted(s); });
+	listener_->start();
 
-	mailbox_source_ = g_source_new(
-	    [] {
-		    static GSourceFuncs funcs = {
-			nullptr,
-			nullptr,
-			[](GSource *source, GSourceFunc callback, gpointer data) -> gboolean {
-				g_source_set_ready_time(source, -1);
-				return callback(data);
-			},
-			nullptr,
-			nullptr,
-			nullptr};
-		    return &funcs;
-	    }(),
-	    sizeof(GSource));
-	g_source_set_callback(mailbox_source_, on_mailbox, this, nullptr);
-	g_source_set_ready_time(mailbox_source_, -1);
-	g_source_attach(mailbox_source_, context_);
-
-	/* Check often enough that a silent peer goes within a tenth of the timeout. */
-	guint tick_ms = static_cast<guint>(
-	    std::clamp<std::int64_t>(server_.liveness_timeout_us / 10000, 50, 1000));
-	liveness_ = attach_timeout(context_, tick_ms, on_liveness_tick, this);
+	mailbox_source_ = attach_wakeup(context_, on_mailbox, this);
+	work_source_ = attach_wakeup(context_, on_work, this);
+	liveness_ = attach_timeout(context_, server_.tick_ms, on_liveness_tick, this);
 	return true;
 }
 
@@ -374,7 +435,9 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 						"server shutting down");
 		return;
 	}
-	auto client = std::make_unique<Client>();
+	const ServerOptions &options = self->server_.options;
+	auto client =
+	    std::make_unique<Client>(static_cast<std::size_t>(options.limits.send_queue_bytes));
 	client->worker = self;
 	client->id = (self->server_.next_serial++ << kWorkerBits) | self->index_;
 	client->ws = SOUP_WEBSOCKET_CONNECTION(g_object_ref(ws));
@@ -392,8 +455,23 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 		client->remote = G_SOCKET_ADDRESS(g_object_ref(remote));
 	MESHCALL_DEBUG_ABOUT(client->describe(), "connected on worker %u", self->index_);
 
+	AcceptedConnections::Upgrade upgrade = self->conns_->upgraded(msg, client.get());
+	client->conn = upgrade.handle;
+	client->join_deadline_us = client->last_seen_us + self->server_.join_timeout_us;
 	ConnectionId id = client->id;
-	self->clients_.emplace(id, std::move(client));
+	Client &added = *self->clients_.emplace(id, std::move(client)).first->second;
+	/* Over a quota: upgraded only to say why, which a browser can show
+	 * (docs/protocol.md, "Close codes"). 1008 for both: libsoup 3.2.3
+	 * sends no code below 3000 that it does not know, 1013 included. */
+	if (upgrade.refusal != AcceptedConnections::Refusal::None) {
+		added.refused = true;
+		soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+						upgrade.refusal ==
+							AcceptedConnections::Refusal::ServerFull
+						    ? "the server is full, try again later"
+						    : "too many connections from your address");
+		return;
+	}
 	std::lock_guard lock(self->server_.registry_lock);
 	self->server_.registry.connected(id);
 }
@@ -425,10 +503,11 @@ void Worker::on_closed(SoupWebsocketConnection *ws, gpointer user_data)
 	ConnectionId id = client->id;
 	MESHCALL_DEBUG_ABOUT(client->describe(), "closed (code %u)",
 			     soup_websocket_connection_get_close_code(ws));
-	{
+	if (!client->refused) {
 		std::lock_guard lock(self->server_.registry_lock);
 		self->server_.registry.disconnected(id);
 	}
+	self->conns_->detach(client->conn);
 	g_signal_handlers_disconnect_by_data(ws, client);
 	/* Still inside the connection's own signal emission: drop our
 	 * reference once it has returned. */
@@ -473,15 +552,76 @@ void Worker::apply(const Delivery &d)
 	auto it = clients_.find(d.to);
 	if (it == clients_.end())
 		return;
-	SoupWebsocketConnection *ws = it->second->ws;
-	if (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_OPEN)
+	Client &client = *it->second;
+	if (client.evicted ||
+	    soup_websocket_connection_get_state(client.ws) != SOUP_WEBSOCKET_STATE_OPEN)
 		return;
-	if (d.text)
-		/* send_text needs a NUL-terminated string; std::string has one. */
-		soup_websocket_connection_send_text(ws, d.text->c_str());
-	else
-		soup_websocket_connection_close(ws, static_cast<gushort>(d.close_code),
+	if (!d.text) {
+		soup_websocket_connection_close(client.ws, static_cast<gushort>(d.close_code),
 						d.reason.c_str());
+		return;
+	}
+	if (!client.out.push(d.text)) {
+		/* registry_lock may be held here: the registry hears of it later. */
+		client.evicted = true;
+		client.out.drop_queued();
+		schedule(client.id, Work::Evict);
+		return;
+	}
+	hand_over(client);
+}
+
+void Worker::hand_over(Client &client)
+{
+	while (!client.evicted &&
+	       soup_websocket_connection_get_state(client.ws) == SOUP_WEBSOCKET_STATE_OPEN) {
+		SendQueue::Text text = client.out.take();
+		if (!text)
+			break;
+		/* send_text needs a NUL-terminated string; std::string has one. */
+		soup_websocket_connection_send_text(client.ws, text->c_str());
+	}
+}
+
+void Worker::schedule(ConnectionId id, Work work)
+{
+	if (work_.empty())
+		g_source_set_ready_time(work_source_, 0);
+	work_.emplace_back(id, work);
+}
+
+gboolean Worker::on_work(gpointer user_data)
+{
+	auto *self = static_cast<Worker *>(user_data);
+	std::vector<std::pair<ConnectionId, Work>> batch;
+	batch.swap(self->work_);
+	for (auto [id, work] : batch) {
+		auto it = self->clients_.find(id);
+		if (it == self->clients_.end())
+			continue;
+		if (work == Work::Pump)
+			self->hand_over(*it->second);
+		else
+			self->evict(*it->second);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+void Worker::evict(Client &client)
+{
+	MESHCALL_MESSAGE_ABOUT(
+	    client.describe(),
+	    "not reading: over %" G_GINT64_FORMAT " bytes unsent or none taken for %g s, closed",
+	    server_.options.limits.send_queue_bytes, server_.options.liveness_timeout_s);
+	client.evicted = true;
+	client.out.drop_queued();
+	{
+		std::lock_guard lock(server_.registry_lock);
+		server_.registry.disconnected(client.id);
+	}
+	if (soup_websocket_connection_get_state(client.ws) == SOUP_WEBSOCKET_STATE_OPEN)
+		soup_websocket_connection_close(client.ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+						"not reading: too much unsent");
 }
 
 gboolean Worker::on_liveness_tick(gpointer user_data)
@@ -493,11 +633,23 @@ gboolean Worker::on_liveness_tick(gpointer user_data)
 void Worker::check_liveness()
 {
 	std::int64_t now = server_.clock.monotonic_us();
+	conns_->check_deadlines(g_get_monotonic_time());
+	check_joins(now);
 	std::vector<ConnectionId> silent;
 	for (auto &[id, client] : clients_) {
-		if (now - client->last_seen_us > server_.liveness_timeout_us &&
-		    soup_websocket_connection_get_state(client->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+		if (soup_websocket_connection_get_state(client->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+			continue;
+		if (now - client->last_seen_us > server_.liveness_timeout_us)
 			silent.push_back(id);
+		/* Sending to us is no proof of reading: a client whose socket
+		 * takes nothing for as long goes too (it may ping libsoup, whose
+		 * pongs then pile up unbounded). */
+		else if (client->blocked_since_us && !client->evicted &&
+			 g_get_monotonic_time() - client->blocked_since_us >
+			     server_.liveness_timeout_us) {
+			client->evicted = true;
+			schedule(id, Work::Evict);
+		}
 	}
 	if (silent.empty())
 		return;
@@ -509,6 +661,35 @@ void Worker::check_liveness()
 	for (ConnectionId id : silent)
 		apply({id, nullptr, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
 		       "no traffic within the liveness timeout"});
+}
+
+/* Joined clients are looked up once, at their deadline. */
+void Worker::check_joins(std::int64_t now)
+{
+	std::vector<Client *> due;
+	for (auto &[id, client] : clients_) {
+		if (!client->joined && !client->refused && client->join_deadline_us <= now &&
+		    soup_websocket_connection_get_state(client->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+			due.push_back(client.get());
+	}
+	if (due.empty())
+		return;
+	{
+		std::lock_guard lock(server_.registry_lock);
+		for (Client *client : due)
+			client->joined = server_.registry.peer_id(client->id).has_value();
+	}
+	const double timeout_s = server_.options.limits.join_timeout_s;
+	for (Client *client : due) {
+		if (client->joined)
+			continue;
+		MESHCALL_DEBUG_ABOUT(client->describe(), "no join within %g s, closed", timeout_s);
+		char reason[64];
+		g_snprintf(reason, sizeof(reason), "no join within %g s", timeout_s);
+		client->joined = true; /* closed once */
+		soup_websocket_connection_close(client->ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+						reason);
+	}
 }
 
 void Worker::begin_shutdown()
@@ -525,6 +706,8 @@ void Worker::begin_shutdown()
 void Worker::close_all()
 {
 	shutting_down_ = true;
+	listener_->stop();
+	conns_->close_all();
 	soup_server_disconnect(soup_);
 	std::vector<ConnectionId> ids;
 	ids.reserve(clients_.size());
@@ -588,7 +771,14 @@ bool SignalingServer::Impl::start(GError **error)
 
 	unsigned count = options.threads ? options.threads : g_get_num_processors();
 	count = std::clamp(count, 1u, kMaxWorkers);
-	liveness_timeout_us = static_cast<std::int64_t>(options.liveness_timeout_s * 1e6);
+	liveness_timeout_us = seconds_to_us(options.liveness_timeout_s);
+	join_timeout_us = seconds_to_us(options.limits.join_timeout_s);
+	/* Deadlines are looked at often enough to be met within a tenth of the
+	 * shortest timeout. */
+	const ConnectionLimits &l = options.limits;
+	double shortest = std::min({options.liveness_timeout_s, l.tls_handshake_timeout_s,
+				    l.header_timeout_s, l.body_timeout_s, l.join_timeout_s});
+	tick_ms = static_cast<guint>(std::clamp(shortest * 100, 50.0, 1000.0));
 
 	g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(host.c_str());
 	for (unsigned i = 0; i < count; i++) {

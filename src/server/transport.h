@@ -8,7 +8,13 @@
  * a WebSocket's input GSource for every read, and GLib 2.74 walks a list of
  * every descriptor of the context to do so; shards keep that list short and
  * put both cores to work. The registry is shared behind one mutex; a message
- * for a connection of another worker goes through that worker's mailbox. */
+ * for a connection of another worker goes through that worker's mailbox.
+ *
+ * Each worker accepts on its socket itself and hands connections to its
+ * SoupServer, so that every phase has a deadline and the server outlives
+ * fd exhaustion (server/listener.h, server/connections.h); TLS is done here
+ * too, so libsoup sees plain streams (soup_server_is_https() is false). A
+ * WebSocket's unsent bytes are bounded (server/send_queue.h). */
 #pragma once
 
 #include <functional>
@@ -18,6 +24,7 @@
 
 #include <glib.h>
 
+#include "server/conn_limits.h"
 #include "server/room_registry.h"
 
 namespace meshcall::server
@@ -30,6 +37,7 @@ struct ServerOptions {
 	std::vector<std::string> allowed_origins; /* empty: any Origin */
 	double liveness_timeout_s = 45;
 	unsigned threads = 0; /* worker threads; 0: one per processor */
+	ConnectionLimits limits;
 	RegistryConfig registry;
 };
 
