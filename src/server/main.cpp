@@ -202,6 +202,10 @@ int run_server(int argc, char **argv)
 	    "Subcommand:\n  meshcall-server token --room R --ttl S [--name N] --token-secret S\n"
 	    "      prints a join token\n");
 	g_option_context_add_main_entries(ctx, entries, nullptr);
+	/* Timeouts and quotas, with their defaults (server/conn_limits.h). */
+	server::ConnectionLimits limits;
+	std::vector<GOptionEntry> limit_entries = server::limit_option_entries(limits);
+	g_option_context_add_main_entries(ctx, limit_entries.data(), nullptr);
 	g_autoptr(GError) error = nullptr;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		std::fprintf(stderr, "meshcall-server: %s\n", error->message);
@@ -236,6 +240,9 @@ int run_server(int argc, char **argv)
 	opts.allowed_origins = strv_to_vector(o.allowed_origins);
 	opts.liveness_timeout_s = o.liveness_timeout;
 	opts.threads = static_cast<unsigned>(o.threads);
+	if (std::string why_limits; !server::validate_limits(limits, &why_limits))
+		return usage(why_limits.c_str());
+	opts.limits = limits;
 	server::RegistryConfig &reg = opts.registry;
 	reg.capacity = o.capacity;
 	reg.rate.messages_per_second = o.rate_limit;
