@@ -2,7 +2,10 @@
 /* Issue 14, finding 1: libsoup 3.2.3 never noticed a client closing an idle
  * keep-alive connection, and once accept() failed with EMFILE it never
  * accepted again (docs/design.md, fact 14). */
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "abuse_support.h"
 #include "support/server_fixture.h"
@@ -90,6 +93,47 @@ TEST_F(HttpDescriptorsTest, AcceptsAgainWithinASecondOnceDescriptorsFreeUp)
 	EXPECT_EQ(again.status, 200) << again.error;
 	EXPECT_LT(took, 1.0) << "accepting again took " << took << " s";
 	EXPECT_TRUE(set_fd_limit(pid, 1 << 20)); /* back to its hard limit */
+}
+
+TEST_F(HttpDescriptorsTest, HalfSentRequestsAreClosedAfterTheHeaderTimeout)
+{
+	constexpr double kHeaderTimeout = 2;
+	ASSERT_NO_FATAL_FAILURE(start_server({"--header-timeout", std::to_string(kHeaderTimeout)}));
+	const int pid = server_.pid();
+	const int baseline = open_fds(pid);
+	/* 500 from five addresses, each stopping inside its request head. */
+	std::vector<int> slow;
+	for (int i = 0; i < 500; i++) {
+		int fd = connect_from(loopback_source(i, 2, 5), server_.port());
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(send(fd, "GET /healthz HTTP/1.1\r\nHost: 127", 33, 0), 33);
+		slow.push_back(fd);
+	}
+	const double sent = monotonic_s();
+	ASSERT_WAIT(open_fds(pid) >= baseline + 500, 5.0);
+	std::vector<double> closed_after(slow.size(), -1);
+	auto all_closed = [&] {
+		bool all = true;
+		for (std::size_t i = 0; i < slow.size(); i++) {
+			if (closed_after[i] >= 0)
+				continue;
+			char buffer[512];
+			ssize_t n = recv(slow[i], buffer, sizeof(buffer), MSG_DONTWAIT);
+			if (n >= 0 || errno != EAGAIN)
+				closed_after[i] = monotonic_s() - sent;
+			else
+				all = false;
+		}
+		return all;
+	};
+	EXPECT_TRUE(wait_until(all_closed, kHeaderTimeout + 5));
+	int early = 0;
+	for (double t : closed_after)
+		early += t >= 0 && t < kHeaderTimeout - 0.5;
+	EXPECT_EQ(early, 0);
+	ASSERT_WAIT(open_fds(pid) <= baseline, 5.0);
+	for (int fd : slow)
+		close(fd);
 }
 
 } // namespace
