@@ -52,6 +52,7 @@ TEST_F(HttpDescriptorsTest, KeepAliveRequestsClosedByTheClientLeaveNoDescriptorB
 	EXPECT_EQ(probes, 10);
 	EXPECT_EQ(probe_failures, 0);
 	EXPECT_LT(slowest, 0.1) << "a /healthz during the loop took " << slowest << " s";
+	RecordProperty("slowest_healthz_seconds", std::to_string(slowest));
 
 	ASSERT_WAIT(open_fds(pid) <= baseline, 5.0);
 	TimedGet after = timed_get(server_.port(), "/healthz");
@@ -92,6 +93,7 @@ TEST_F(HttpDescriptorsTest, AcceptsAgainWithinASecondOnceDescriptorsFreeUp)
 	const double took = monotonic_s() - freed;
 	EXPECT_EQ(again.status, 200) << again.error;
 	EXPECT_LT(took, 1.0) << "accepting again took " << took << " s";
+	RecordProperty("accepting_again_seconds", std::to_string(took));
 	EXPECT_TRUE(set_fd_limit(pid, 1 << 20)); /* back to its hard limit */
 }
 

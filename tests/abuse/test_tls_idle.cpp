@@ -85,6 +85,7 @@ TEST_F(TlsIdleTest, SocketsThatNeverStartTlsNeitherBlockAJoinNorStay)
 	EXPECT_TRUE(alice->join("tls", "alice"));
 	const double took = monotonic_s() - before;
 	EXPECT_LT(took, 1.0) << "a wss join took " << took << " s";
+	RecordProperty("wss_join_seconds", std::to_string(took));
 
 	/* Each idle socket is closed by the server once its time is up. */
 	std::vector<double> closed_after(idle.size(), -1);

@@ -47,6 +47,7 @@ TEST_F(WebSocketQuotaTest, SilentWebSocketsAreClosedAfterTheJoinTimeoutWhileOthe
 	const double took = monotonic_s() - before;
 	ASSERT_TRUE(welcome);
 	EXPECT_LT(took, 0.1) << "connect and join took " << took << " s";
+	RecordProperty("join_seconds", std::to_string(took));
 
 	/* Each silent one goes once its join timeout has passed, not before
 	 * (counted from its upgrade request: the server upgraded it after). */
