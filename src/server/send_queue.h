@@ -43,7 +43,13 @@ public:
 		if (held() + size > limit_)
 			return false;
 		queued_ += size;
-		queue_.push_back(std::move(text));
+		if (!oldest_ && (!rest_ || rest_->empty())) {
+			oldest_ = std::move(text);
+			return true;
+		}
+		if (!rest_)
+			rest_ = std::make_unique<std::deque<Text>>();
+		rest_->push_back(std::move(text));
 		return true;
 	}
 
@@ -53,15 +59,23 @@ public:
 	{
 		if (!can_take())
 			return nullptr;
-		Text text = std::move(queue_.front());
-		queue_.pop_front();
+		Text text;
+		if (oldest_) {
+			text = std::move(oldest_);
+		} else {
+			text = std::move(rest_->front());
+			rest_->pop_front();
+		}
 		std::size_t size = frame_bytes(text->size());
 		queued_ -= size;
 		in_libsoup_ += size;
 		return text;
 	}
 
-	bool can_take() const { return !queue_.empty() && in_libsoup_ < kWindow; }
+	bool can_take() const
+	{
+		return (oldest_ || (rest_ && !rest_->empty())) && in_libsoup_ < kWindow;
+	}
 
 	/* The socket took `bytes`. libsoup's own frames (pongs, pings, the
 	 * close) pass the same way, uncounted on the way in: never below 0. */
@@ -72,13 +86,18 @@ public:
 	/* Forgets what waits here; what libsoup holds stays counted. */
 	void drop_queued()
 	{
-		queue_.clear();
+		oldest_.reset();
+		rest_.reset();
 		queued_ = 0;
 	}
 
 private:
 	const std::size_t limit_;
-	std::deque<Text> queue_;
+	/* The queue is oldest_, then rest_. Most connections never hold more
+	 * than one message, and an empty std::deque already takes ~600 bytes:
+	 * rest_ is made on first use. */
+	Text oldest_;
+	std::unique_ptr<std::deque<Text>> rest_;
 	std::size_t queued_ = 0;     /* frame bytes in queue_ */
 	std::size_t in_libsoup_ = 0; /* handed to libsoup, not yet taken by the socket */
 };

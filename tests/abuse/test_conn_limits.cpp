@@ -96,6 +96,26 @@ TEST(SendQueue, LibsoupGetsAWindowAndTheRestWaits)
 	EXPECT_EQ(q.held(), 0u);
 }
 
+TEST(SendQueue, KeepsTheOrder)
+{
+	SendQueue q(1024 * 1024);
+	std::string taken;
+	for (char c : std::string("abcdefgh")) {
+		ASSERT_TRUE(q.push(std::make_shared<const std::string>(30000, c)));
+		if (c == 'c' || c == 'f') {
+			while (SendQueue::Text t = q.take())
+				taken += t->front();
+			q.written(q.held());
+		}
+	}
+	while (SendQueue::Text t = q.take()) {
+		taken += t->front();
+		q.written(SendQueue::frame_bytes(t->size()));
+	}
+	EXPECT_EQ(taken, "abcdefgh");
+	EXPECT_EQ(q.held(), 0u);
+}
+
 TEST(SendQueue, RefusesWhatWouldGoOverTheLimit)
 {
 	SendQueue q(1024 * 1024);
