@@ -2,6 +2,9 @@
 /* JWT (HS256) and TURN REST credentials, on GLib's GHmac. */
 #include "server/auth.h"
 
+#include <cmath>
+#include <limits>
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -154,12 +157,23 @@ std::optional<TokenClaims> verify_token(std::string_view secret, std::string_vie
 	GType exp_type = json_node_get_value_type(exp);
 	if (exp_type == G_TYPE_INT64)
 		claims.exp = json_node_get_int(exp);
-	else if (exp_type == G_TYPE_DOUBLE)
-		claims.exp = static_cast<std::int64_t>(json_node_get_double(exp));
-	else
+	else if (exp_type == G_TYPE_DOUBLE) {
+		/* Outside int64 the conversion is undefined: the ends of the
+		 * range stand for "long ago" and "never". */
+		const double value = json_node_get_double(exp);
+		constexpr double kLimit = 9223372036854775808.0; /* 2^63 */
+		if (std::isnan(value))
+			return std::nullopt;
+		claims.exp = value >= kLimit ? std::numeric_limits<std::int64_t>::max()
+			     : value < -kLimit ? std::numeric_limits<std::int64_t>::min()
+					       : static_cast<std::int64_t>(value);
+	} else {
 		return std::nullopt;
+	}
 
-	if (now_seconds > claims.exp + kTokenLeewaySeconds)
+	/* exp + leeway without overflowing at the top of the range. */
+	if (claims.exp < std::numeric_limits<std::int64_t>::max() - kTokenLeewaySeconds &&
+	    now_seconds > claims.exp + kTokenLeewaySeconds)
 		return std::nullopt;
 	if (claims.room != "*" && claims.room != room)
 		return std::nullopt;
