@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Reading JSON frames safely with json-glib 1.6. Private to the protocol library. */
+/* Reading JSON frames safely with json-glib 1.6. Private to the protocol library,
+ * and to the server's token reader (server/auth.cpp), which has the same needs. */
 #pragma once
 
 #include <cstdint>

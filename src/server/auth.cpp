@@ -6,8 +6,8 @@
 #include <limits>
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
+#include "protocol/json_document.h"
 #include "protocol/protocol.h"
 
 namespace meshcall::server
@@ -38,26 +38,53 @@ bool equal_constant_time(std::string_view a, std::string_view b)
 	return diff == 0;
 }
 
-JsonObject *parse_object(JsonParser *parser, std::string_view text)
+/* The strict reader of the protocol library (protocol/json_document.h):
+ * json-glib alone wraps integers beyond int64, so an exp of 2^63 ("never")
+ * would read as -2^63 ("long ago") and the reverse. */
+JsonObject *parse_object(protocol::detail::JsonDocument &doc, std::string_view text)
 {
-	if (!json_parser_load_from_data(parser, text.data(), text.size(), nullptr))
-		return nullptr;
-	JsonNode *root = json_parser_get_root(parser);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-		return nullptr;
-	return json_node_get_object(root);
+	std::string why;
+	return doc.load(text, why) ? doc.root_object() : nullptr;
 }
 
-const char *string_member(JsonObject *obj, const char *name)
+/* A number outside int64 reads as a double (1e300, 2^63, or a literal with a
+ * fraction); converting one outside the range to int64 is undefined, so the
+ * ends of the range stand for "long ago" and "never". */
+std::optional<std::int64_t> whole_seconds(double value)
 {
-	JsonNode *node = json_object_get_member(obj, name);
+	if (std::isnan(value))
+		return std::nullopt;
+	/* 2^63 is exactly representable; every double below it converts. */
+	constexpr double kLimit = 9223372036854775808.0;
+	if (value >= kLimit)
+		return std::numeric_limits<std::int64_t>::max();
+	if (value < -kLimit)
+		return std::numeric_limits<std::int64_t>::min();
+	return static_cast<std::int64_t>(value);
+}
+
+/* exp: a JSON number, integer or not. */
+std::optional<std::int64_t> seconds_member(JsonObject *object, const char *key)
+{
+	JsonNode *node = protocol::detail::member(object, key);
+	if (auto whole = protocol::detail::integer(node))
+		return whole;
 	if (!node || !JSON_NODE_HOLDS_VALUE(node) ||
-	    json_node_get_value_type(node) != G_TYPE_STRING)
-		return nullptr;
-	return json_node_get_string(node);
+	    json_node_get_value_type(node) != G_TYPE_DOUBLE)
+		return std::nullopt;
+	return whole_seconds(json_node_get_double(node));
 }
 
 } // namespace
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b)
+{
+	std::int64_t sum = 0;
+	if (!__builtin_add_overflow(a, b, &sum))
+		return sum;
+	return b > 0 ? std::numeric_limits<std::int64_t>::max()
+		     : std::numeric_limits<std::int64_t>::min();
+}
 
 std::string base64url_encode(std::string_view bytes)
 {
@@ -137,54 +164,33 @@ std::optional<TokenClaims> verify_token(std::string_view secret, std::string_vie
 	if (!header || !payload)
 		return std::nullopt;
 
-	g_autoptr(JsonParser) header_parser = json_parser_new_immutable();
-	JsonObject *hdr = parse_object(header_parser, *header);
-	const char *alg = hdr ? string_member(hdr, "alg") : nullptr;
-	if (!alg || g_strcmp0(alg, "HS256") != 0)
+	protocol::detail::JsonDocument header_doc;
+	JsonObject *hdr = parse_object(header_doc, *header);
+	auto alg = hdr ? header_doc.string(protocol::detail::member(hdr, "alg")) : std::nullopt;
+	if (alg != "HS256")
 		return std::nullopt;
 
-	g_autoptr(JsonParser) payload_parser = json_parser_new_immutable();
-	JsonObject *body = parse_object(payload_parser, *payload);
+	protocol::detail::JsonDocument payload_doc;
+	JsonObject *body = parse_object(payload_doc, *payload);
 	if (!body)
 		return std::nullopt;
-	const char *claim_room = string_member(body, "room");
-	JsonNode *exp = json_object_get_member(body, "exp");
-	if (!claim_room || !exp || !JSON_NODE_HOLDS_VALUE(exp))
+	auto claim_room = payload_doc.string(protocol::detail::member(body, "room"));
+	auto exp = seconds_member(body, "exp");
+	if (!claim_room || !exp)
 		return std::nullopt;
 
 	TokenClaims claims;
-	claims.room = claim_room;
-	GType exp_type = json_node_get_value_type(exp);
-	if (exp_type == G_TYPE_INT64)
-		claims.exp = json_node_get_int(exp);
-	else if (exp_type == G_TYPE_DOUBLE) {
-		/* Outside int64 the conversion is undefined: the ends of the
-		 * range stand for "long ago" and "never". */
-		const double value = json_node_get_double(exp);
-		constexpr double kLimit = 9223372036854775808.0; /* 2^63 */
-		if (std::isnan(value))
-			return std::nullopt;
-		claims.exp = value >= kLimit ? std::numeric_limits<std::int64_t>::max()
-			     : value < -kLimit ? std::numeric_limits<std::int64_t>::min()
-					       : static_cast<std::int64_t>(value);
-	} else {
-		return std::nullopt;
-	}
-
-	/* exp + leeway without overflowing at the top of the range. */
-	if (claims.exp < std::numeric_limits<std::int64_t>::max() - kTokenLeewaySeconds &&
-	    now_seconds > claims.exp + kTokenLeewaySeconds)
+	claims.room = std::move(*claim_room);
+	claims.exp = *exp;
+	if (now_seconds > saturating_add(claims.exp, kTokenLeewaySeconds))
 		return std::nullopt;
 	if (claims.room != "*" && claims.room != room)
 		return std::nullopt;
-	if (json_object_has_member(body, "name")) {
-		JsonNode *name = json_object_get_member(body, "name");
-		if (!JSON_NODE_HOLDS_NULL(name)) {
-			const char *n = string_member(body, "name");
-			if (!n)
-				return std::nullopt;
-			claims.name = n;
-		}
+	/* Absent and null alike mean no name claim; anything else must be a string. */
+	if (JsonNode *name = protocol::detail::member(body, "name")) {
+		claims.name = payload_doc.string(name);
+		if (!claims.name)
+			return std::nullopt;
 	}
 	return claims;
 }
@@ -193,7 +199,8 @@ TurnCredentials turn_credentials(std::string_view secret, std::string_view peer_
 				 std::int64_t now_seconds, std::int64_t ttl_seconds)
 {
 	TurnCredentials creds;
-	creds.username = std::to_string(now_seconds + ttl_seconds) + ':' + std::string(peer_id);
+	creds.username =
+	    std::to_string(saturating_add(now_seconds, ttl_seconds)) + ':' + std::string(peer_id);
 	std::string digest = hmac(G_CHECKSUM_SHA1, secret, creds.username);
 	g_autofree gchar *b64 =
 	    g_base64_encode(reinterpret_cast<const guchar *>(digest.data()), digest.size());

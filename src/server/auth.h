@@ -34,6 +34,10 @@ struct TurnCredentials {
 TurnCredentials turn_credentials(std::string_view secret, std::string_view peer_id,
 				 std::int64_t now_seconds, std::int64_t ttl_seconds);
 
+/* a + b, clamped to the int64 range: token and TURN times add client- or
+ * operator-chosen numbers (exp, --ttl) whose overflow would be undefined. */
+std::int64_t saturating_add(std::int64_t a, std::int64_t b);
+
 /* RFC 4648 §5, no padding. */
 std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);

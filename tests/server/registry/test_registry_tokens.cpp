@@ -6,6 +6,7 @@
 
 #include "server/auth.h"
 
+#include <limits>
 #include <string>
 
 namespace meshcall::server::testing
@@ -296,6 +297,75 @@ TEST_F(TokenTest, TokenAllowsForRest)
 	EXPECT_FALSE(registry().token_allows(
 	    make_jwt(R"({"alg":"none"})", claims("demo", kStartWallSeconds + 3600), kSecret),
 	    "demo"));
+}
+
+/* exp as written in the payload, for values std::to_string cannot spell. */
+std::string claims_with_exp(std::string_view room, std::string_view exp_literal)
+{
+	return R"({"room":")" + std::string(room) + R"(","exp":)" + std::string(exp_literal) + "}";
+}
+
+/* Tokens whose exp sits at or beyond the ends of int64 (issue 14: the leeway
+ * was added to exp, an undefined overflow at INT64_MAX, and a double exp out
+ * of range was converted to int64, undefined too). Far future is valid, far
+ * past is expired, whatever the notation; the sanitizer builds of
+ * scripts/test.sh turn any overflow back into a failure. */
+TEST_F(TokenTest, ExtremeExpiryIsNeverUndefined)
+{
+	const struct {
+		const char *exp;
+		bool valid;
+	} cases[] = {
+	    {"9223372036854775807", true},     /* INT64_MAX: + 30 s of leeway overflowed */
+	    {"9223372036854775777", true},     /* INT64_MAX - 30 */
+	    {"9223372036854775808", true},     /* 2^63: json-glib alone wraps it to INT64_MIN */
+	    {"99999999999999999999999", true}, /* json-glib alone: -1 */
+	    {"1e300", true},
+	    {"1e999", true}, /* overflows a double: +infinity */
+	    {"9.3e18", true},
+	    {"1764000000.5", true},
+	    {"-9223372036854775808", false}, /* INT64_MIN */
+	    {"-9223372036854775809", false}, /* json-glib alone: INT64_MAX */
+	    {"-1e300", false},
+	    {"-1e999", false},
+	    {"0", false},
+	    {"-0.0", false},
+	};
+	connect(1);
+	for (const auto &c : cases) {
+		SCOPED_TRACE(std::string("exp ") + c.exp);
+		std::string token = make_hs256_jwt(claims_with_exp("demo", c.exp), kSecret);
+		EXPECT_EQ(registry().token_allows(token, "demo"), c.valid);
+		send(1, proto::join_json("demo", "a", token));
+		if (c.valid) {
+			EXPECT_EQ(next<proto::Welcome>(1).room, "demo");
+			send(1, proto::leave_json());
+			EXPECT_TRUE(close_of(1));
+			outbox_.closes.clear();
+			connect(1);
+		} else {
+			next_error(1, "unauthorized", "join");
+		}
+	}
+}
+
+TEST(Auth, SaturatingAddStaysInRange)
+{
+	constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+	constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+	EXPECT_EQ(saturating_add(kMax, kTokenLeewaySeconds), kMax);
+	EXPECT_EQ(saturating_add(kMax - 30, 30), kMax);
+	EXPECT_EQ(saturating_add(kMin, -1), kMin);
+	EXPECT_EQ(saturating_add(kMin, kMax), -1);
+	EXPECT_EQ(saturating_add(1764000000, 3600), 1764003600);
+}
+
+TEST(Auth, TurnCredentialsWithAnExtremeLifetime)
+{
+	/* The expiry is now + TTL, clamped rather than wrapped. */
+	TurnCredentials creds = turn_credentials("s", "0123456789abcdef", kStartWallSeconds,
+						 std::numeric_limits<std::int64_t>::max());
+	EXPECT_EQ(creds.username, "9223372036854775807:0123456789abcdef");
 }
 
 TEST_F(RegistryTest, TokensOffIgnoresTokens)
