@@ -186,8 +186,8 @@ private:
 		if (!required_string("text", msg.text, why))
 			return refuse(why);
 		if (!is_valid_chat_text(msg.text))
-			return refuse(
-			    "\"text\" must be 1-2000 characters without control characters");
+			return refuse("\"text\" must be 1-2000 characters (4000 with white space) "
+				      "without control characters");
 		return ok(std::move(msg));
 	}
 

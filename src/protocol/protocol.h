@@ -20,9 +20,15 @@ inline constexpr std::size_t kMaxMessageBytes = 65536;
 inline constexpr std::size_t kMaxServerMessageBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxSdpBytes = 60000;
 inline constexpr std::size_t kMaxTextChars = 2000;
+/* (1.1) Text as sent, white space included: 50 lines of padding made a
+ * welcome of megabytes. */
+inline constexpr std::size_t kMaxSentTextChars = 4000;
 inline constexpr std::size_t kMaxNameChars = 64;
 inline constexpr std::size_t kMaxRoomChars = 64;
 inline constexpr std::size_t kHistoryLines = 50;
+/* (1.1) The whole welcome as the server writes it: history lines are left
+ * out, oldest first, until it fits, so it stays under a client's 1 MiB. */
+inline constexpr std::size_t kMaxWelcomeBytes = 768 * 1024;
 inline constexpr std::size_t kIdHexDigits = 16;
 
 enum class ErrorCode {
@@ -59,8 +65,9 @@ bool is_valid_room(std::string_view room);
 /* Trims Unicode White_Space at both ends; returns the trimmed name when it is
  * valid UTF-8 of 1–64 code points with no Cc character, else nullopt. */
 std::optional<std::string> normalise_name(std::string_view name);
-/* Chat text: valid UTF-8, 1–2000 code points after trimming, no Cc other than
- * '\n' and '\t' anywhere. The text itself is relayed untrimmed. */
+/* Chat text: valid UTF-8, 1–2000 code points after trimming and at most 4000
+ * as sent, no Cc other than '\n' and '\t' anywhere. The text itself is
+ * relayed untrimmed. */
 bool is_valid_chat_text(std::string_view text);
 /* Exactly 16 lowercase hex digits. */
 bool is_valid_peer_id(std::string_view id);

@@ -69,12 +69,15 @@ std::optional<std::string> normalise_name(std::string_view name)
 bool is_valid_chat_text(std::string_view text)
 {
 	/* One pass: the trimmed length is the distance between the first and
-	 * last non-white-space code points, inclusive. */
+	 * last non-white-space code points, inclusive; `index` counts every
+	 * code point, for the (1.1) limit on the text as sent. */
 	std::size_t index = 0;
 	std::size_t first = 0;
 	std::size_t last = 0;
 	bool seen = false;
 	for (std::size_t pos = 0; pos < text.size(); index++) {
+		if (index == kMaxSentTextChars)
+			return false;
 		const char32_t c = unicode::decode(text, pos);
 		if (c == unicode::kInvalid)
 			return false;

@@ -75,12 +75,44 @@ struct Connection {
 	unsigned logged_refusals = 0;
 };
 
+/* A history line with its size as a welcome writes it, measured once when
+ * it is stored: the "chat" message fanned out is the very object the
+ * welcome's history holds (json_writer.cpp, append_chat_line). */
+struct HistoryLine {
+	protocol::ChatLine line;
+	std::size_t json_bytes = 0;
+};
+
 struct Room {
 	std::string name;
 	std::vector<Connection *> members; /* join order */
-	std::deque<protocol::ChatLine> history;
+	std::deque<HistoryLine> history;
 	std::int64_t next_seq = 1;
 };
+
+/* (1.1) The newest lines that fit beside a welcome of `base_bytes` written
+ * without history, in seq order, so the whole welcome stays within
+ * kMaxWelcomeBytes (docs/protocol.md, "Chat numbering and history"). Each
+ * line costs its JSON plus the comma before it. */
+std::vector<protocol::ChatLine> newest_lines_that_fit(const std::deque<HistoryLine> &history,
+						      std::size_t base_bytes)
+{
+	std::size_t used = base_bytes;
+	std::size_t kept = 0;
+	for (auto it = history.rbegin(); it != history.rend(); ++it) {
+		std::size_t cost = it->json_bytes + (kept ? 1 : 0);
+		if (used + cost > protocol::kMaxWelcomeBytes)
+			break;
+		used += cost;
+		kept++;
+	}
+	std::vector<protocol::ChatLine> lines;
+	lines.reserve(kept);
+	for (auto it = history.end() - static_cast<std::ptrdiff_t>(kept); it != history.end(); ++it)
+		lines.push_back(it->line);
+	return lines;
+}
+
 
 /* What a log line about the connection names it by: "conn 1090", plus
  * "peer 9f86d081884c7d65 room demo" while it is in a room. */
@@ -300,8 +332,8 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	welcome.peers.reserve(room.members.size());
 	for (const Connection *other : room.members)
 		welcome.peers.push_back({other->peer_id, other->name, other->audio, other->video});
-	welcome.history.assign(room.history.begin(), room.history.end());
 	welcome.ice_servers = ice_servers_for(conn.peer_id);
+	welcome.history = newest_lines_that_fit(room.history, protocol::welcome_json(welcome).size());
 
 	SharedText joined =
 	    share(protocol::peer_joined_json({conn.peer_id, conn.name, conn.audio, conn.video}));
@@ -337,7 +369,7 @@ void RoomRegistry::Impl::handle_chat(Connection &conn, const protocol::Chat &cha
 	protocol::ChatLine line{room.next_seq++, conn.peer_id, conn.name, chat.text,
 				clock.wall_ms()};
 	SharedText text = share(protocol::chat_line_json(line));
-	room.history.push_back(std::move(line));
+	room.history.push_back({std::move(line), text->size()});
 	if (room.history.size() > protocol::kHistoryLines)
 		room.history.pop_front();
 	for (Connection *member : room.members)
