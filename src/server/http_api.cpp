@@ -187,8 +187,8 @@ void handle_http_request(SoupServerMessage *msg, const char *path, RoomRegistry 
 {
 	route(msg, path, registry);
 	MESHCALL_DEBUG_ABOUT(std::string("client ") + remote_host(msg), "%s %s: %u",
-			     soup_server_message_get_method(msg), path,
-			     soup_server_message_get_status(msg));
+			     log_text(soup_server_message_get_method(msg), 32).c_str(),
+			     log_text(path).c_str(), soup_server_message_get_status(msg));
 }
 
 } // namespace meshcall::server

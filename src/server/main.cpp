@@ -7,6 +7,7 @@
  */
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -59,6 +60,7 @@ GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize 
 		return g_log_writer_default(level, fields, n_fields, nullptr);
 	if (!server::log_enabled(level, domain))
 		return G_LOG_WRITER_HANDLED;
+	domain = domain ? domain : kServerDomain;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm local;
@@ -68,9 +70,16 @@ GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize 
 			  : (level & G_LOG_LEVEL_WARNING)  ? "WARNING "
 			  : (level & G_LOG_LEVEL_DEBUG)	   ? "debug "
 							   : "";
-	std::fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s\n", local.tm_hour, local.tm_min,
-		     local.tm_sec, ts.tv_nsec / 1000000, domain ? domain : kServerDomain, tag,
-		     message ? message : "");
+	/* A line is at most kMaxLogLineBytes, newline included, and holds no
+	 * control character whatever the message quotes (server/log.h). */
+	char prefix[128];
+	int n = std::snprintf(prefix, sizeof(prefix), "%02d:%02d:%02d.%03ld %s: %s", local.tm_hour,
+			      local.tm_min, local.tm_sec, ts.tv_nsec / 1000000, domain, tag);
+	std::size_t used = n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), 96) : 0;
+	std::string text =
+	    server::log_line_text(message ? message : "", server::kMaxLogLineBytes - used - 1);
+	std::fprintf(stderr, "%.*s%s\n", static_cast<int>(used), prefix, text.c_str());
+
 	return G_LOG_WRITER_HANDLED;
 }
 

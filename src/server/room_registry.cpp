@@ -64,6 +64,7 @@ struct Room;
 
 struct Connection {
 	ConnectionId id = 0;
+	std::string client;   /* IP address, keys the refusal log throttle */
 	Room *room = nullptr; /* set once joined */
 	std::string peer_id;
 	std::string name;
@@ -72,7 +73,6 @@ struct Connection {
 	TokenBucket messages;
 	TokenBucket chat;
 	RefusalWindow refusals;
-	unsigned logged_refusals = 0;
 };
 
 /* A history line with its size as a welcome writes it, measured once when
@@ -113,7 +113,6 @@ std::vector<protocol::ChatLine> newest_lines_that_fit(const std::deque<HistoryLi
 	return lines;
 }
 
-
 /* What a log line about the connection names it by: "conn 1090", plus
  * "peer 9f86d081884c7d65 room demo" while it is in a room. */
 std::string describe(const Connection &conn)
@@ -153,23 +152,17 @@ struct RoomRegistry::Impl {
 		outbox.send(conn.id, share(protocol::error_json(code, message, ref)));
 	}
 
-	/* Every refusal is logged with its code, up to a few per connection so a
-	 * flooding client cannot flood the log too. */
+	/* Every refusal is logged with its code, a few per second per client
+	 * address (server/log.h) so a flooding client cannot flood the log too;
+	 * the message may quote what the client sent (a JSON parser's error). */
 	void log_refusal(Connection &conn, ErrorCode code, std::string_view message,
 			 std::optional<ClientType> ref)
 	{
-		constexpr unsigned kLoggedRefusals = 5;
-		if (conn.logged_refusals > kLoggedRefusals)
-			return;
 		std::string_view what = ref ? protocol::to_string(*ref) : "message";
-		std::string_view code_text = protocol::to_string(code);
-		if (++conn.logged_refusals > kLoggedRefusals)
-			MESHCALL_MESSAGE_ABOUT(describe(conn), "further refusals not logged");
-		else
-			MESHCALL_MESSAGE_ABOUT(describe(conn), "%.*s refused: %.*s (%.*s)",
-					       static_cast<int>(what.size()), what.data(),
-					       static_cast<int>(code_text.size()), code_text.data(),
-					       static_cast<int>(message.size()), message.data());
+		MESHCALL_REFUSAL_ABOUT(conn.client, clock.monotonic_us(), describe(conn),
+				       std::string(what) +
+					   " refused: " + std::string(protocol::to_string(code)) +
+					   " (" + log_text(message) + ")");
 	}
 
 	/* Forget the connection, tell its room, then ask the transport to close. */
@@ -195,7 +188,7 @@ struct RoomRegistry::Impl {
 		Room *room = conn.room;
 		if (!room)
 			return;
-		MESHCALL_MESSAGE_ABOUT(describe(conn), "left (%s)", conn.name.c_str());
+		MESHCALL_MESSAGE_ABOUT(describe(conn), "left (%s)", log_text(conn.name).c_str());
 		std::erase(room->members, &conn);
 		peers.erase(conn.peer_id);
 		metrics.peers--;
@@ -333,7 +326,8 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	for (const Connection *other : room.members)
 		welcome.peers.push_back({other->peer_id, other->name, other->audio, other->video});
 	welcome.ice_servers = ice_servers_for(conn.peer_id);
-	welcome.history = newest_lines_that_fit(room.history, protocol::welcome_json(welcome).size());
+	welcome.history =
+	    newest_lines_that_fit(room.history, protocol::welcome_json(welcome).size());
 
 	SharedText joined =
 	    share(protocol::peer_joined_json({conn.peer_id, conn.name, conn.audio, conn.video}));
@@ -345,8 +339,8 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	peers.emplace(conn.peer_id, &conn);
 	metrics.peers++;
 	metrics.joins_total++;
-	MESHCALL_MESSAGE_ABOUT(describe(conn), "joined as %s (%zu of %d)", conn.name.c_str(),
-			       room.members.size(), config.capacity);
+	MESHCALL_MESSAGE_ABOUT(describe(conn), "joined as %s (%zu of %d)",
+			       log_text(conn.name).c_str(), room.members.size(), config.capacity);
 	send(conn, share(protocol::welcome_json(welcome)));
 }
 
@@ -441,13 +435,14 @@ RoomRegistry::RoomRegistry(RegistryConfig config, Outbox &outbox, const Clock &c
 
 RoomRegistry::~RoomRegistry() = default;
 
-void RoomRegistry::connected(ConnectionId id)
+void RoomRegistry::connected(ConnectionId id, std::string_view client_address)
 {
 	auto [it, inserted] = impl_->connections.try_emplace(id);
 	if (!inserted)
 		return;
 	Connection &conn = it->second;
 	conn.id = id;
+	conn.client = client_address;
 	std::int64_t now = impl_->clock.monotonic_us();
 	const RateLimits &rate = impl_->config.rate;
 	conn.messages.configure(rate.messages_per_second, rate.message_burst, now);

@@ -84,7 +84,9 @@ public:
 	RoomRegistry(const RoomRegistry &) = delete;
 	RoomRegistry &operator=(const RoomRegistry &) = delete;
 
-	void connected(ConnectionId conn);
+	/* `client_address`: the peer's IP, for the per-address limit on
+	 * logged refusals (server/log.h); empty when unknown. */
+	void connected(ConnectionId conn, std::string_view client_address = {});
 	/* One whole (reassembled) text frame, already known to be valid UTF-8. */
 	void received_text(ConnectionId conn, std::string_view frame);
 	void received_binary(ConnectionId conn, std::size_t size);

@@ -420,9 +420,11 @@ void Worker::on_early_ws(SoupServer *, SoupServerMessage *msg, const char *, GHa
 		return; /* non-browser clients send none */
 	if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end())
 		return;
-	MESHCALL_MESSAGE_ABOUT("client " +
+	const char *host = soup_server_message_get_remote_host(msg);
+	MESHCALL_REFUSAL_ABOUT(host ? host : "", g_get_monotonic_time(),
+			       "client " +
 				   address_text(soup_server_message_get_remote_address(msg)),
-			       "refused WebSocket upgrade from Origin %s", origin);
+			       "refused WebSocket upgrade from Origin " + log_text(origin));
 	soup_server_message_set_status(msg, SOUP_STATUS_FORBIDDEN, nullptr);
 }
 
@@ -472,8 +474,9 @@ void Worker::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
 						    : "too many connections from your address");
 		return;
 	}
+	const char *host = soup_server_message_get_remote_host(msg);
 	std::lock_guard lock(self->server_.registry_lock);
-	self->server_.registry.connected(id);
+	self->server_.registry.connected(id, host ? host : "");
 }
 
 void Worker::on_message(SoupWebsocketConnection *, gint type, GBytes *message, gpointer user_data)
