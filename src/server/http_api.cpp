@@ -20,6 +20,9 @@ namespace
 {
 
 constexpr const char *kResourcePrefix = "/org/meshcall/web/";
+/* A year, the value HSTS preload lists ask for; no includeSubDomains: the
+ * server cannot speak for other hosts of its domain. */
+constexpr const char *kHsts = "max-age=31536000";
 constexpr std::size_t kFreshRoomLength = 12;
 
 /* The files under /static/; anything else there is 404. */
@@ -189,6 +192,20 @@ void handle_http_request(SoupServerMessage *msg, const char *path, RoomRegistry 
 	MESHCALL_DEBUG_ABOUT(std::string("client ") + remote_host(msg), "%s %s: %u",
 			     log_text(soup_server_message_get_method(msg), 32).c_str(),
 			     log_text(path).c_str(), soup_server_message_get_status(msg));
+}
+
+void add_hsts_to_every_response(SoupServer *server)
+{
+	/* request-started comes before libsoup reads the request, so the header
+	 * is there whoever answers: a handler, the Origin check, or libsoup
+	 * refusing a malformed request. */
+	g_signal_connect(server, "request-started",
+			 G_CALLBACK(+[](SoupServer *, SoupServerMessage *msg, gpointer) {
+				 soup_message_headers_replace(
+				     soup_server_message_get_response_headers(msg),
+				     "Strict-Transport-Security", kHsts);
+			 }),
+			 nullptr);
 }
 
 } // namespace meshcall::server

@@ -12,4 +12,8 @@ namespace meshcall::server
 /* Answers one plain HTTP request (anything but the WebSocket upgrade). */
 void handle_http_request(SoupServerMessage *msg, const char *path, RoomRegistry &registry);
 
+/* For a server that speaks TLS only: every response it writes, libsoup's own
+ * errors and the WebSocket upgrade included, carries Strict-Transport-Security. */
+void add_hsts_to_every_response(SoupServer *server);
+
 } // namespace meshcall::server

@@ -362,6 +362,8 @@ bool Worker::listen(GSocket *socket, GTlsCertificate *cert, GError **)
 	 * caller; this runs before the worker thread starts. */
 	g_main_context_push_thread_default(context_);
 	soup_ = soup_server_new("server-header", "meshcall-server", nullptr);
+	if (cert)
+		add_hsts_to_every_response(soup_);
 	/* permessage-deflate costs a zlib state per connection for messages
 	 * that are mostly short JSON. */
 	soup_server_remove_websocket_extension(soup_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
