@@ -111,9 +111,10 @@ export async function waitFlowing(what, counters, { timeout = 20000, growTimeout
 // ---- meshcall-server ----
 
 export class Server {
-  constructor(log, { capacity } = {}) {
+  constructor(log, { capacity, args = [] } = {}) {
     this.log = log;
     this.capacity = capacity;
+    this.extraArgs = args;
     this.port = 0;
     this.url = null;
     this.child = null;
@@ -124,6 +125,7 @@ export class Server {
   async start() {
     const args = ['--listen', `${HOST}:${this.port}`];
     if (this.capacity) args.push('--capacity', String(this.capacity));
+    args.push(...this.extraArgs);
     const child = spawn(serverPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     child.on('exit', (code, sig) => {
@@ -433,10 +435,10 @@ export function roomTest(name, options, body) {
 }
 
 class Fixture {
-  constructor(t, { capacity } = {}) {
+  constructor(t, { capacity, serverArgs } = {}) {
     this.t = t;
     this.log = new Log();
-    this.server = new Server(this.log, { capacity });
+    this.server = new Server(this.log, { capacity, args: serverArgs });
     this.peers = [];
     this.pages = [];
     this.browser = null;

@@ -20,6 +20,7 @@
 #include "call_fixture.h"
 
 using namespace meshcall::test;
+namespace proto = meshcall::protocol;
 
 namespace
 {
@@ -622,6 +623,69 @@ TEST_F(App, ExitCodesSayWhatWentWrong)
 	EXPECT_NE(app.stderr_text().find("cannot reach the server"), std::string::npos)
 	    << app.stderr_text();
 	EXPECT_TRUE(app.find("error", "code", "server-unreachable")) << app.stderr_text();
+}
+
+/* The largest chat lines a client may send (docs/protocol.md, "Validation":
+ * 4,000 characters as sent, 2,000 after trimming), of a character the server
+ * writes as a 6-byte escape (U+2028 is white space, so the padding is
+ * trimmed away but stays in the text). */
+std::string largest_escaping_line()
+{
+	std::string ls = "\u2028";
+	std::string text;
+	for (int i = 0; i < 1000; i++)
+		text += ls;
+	text += "x";
+	for (int i = 0; i < 1998; i++)
+		text += ls;
+	text += "x";
+	for (int i = 0; i < 1000; i++)
+		text += ls;
+	return text;
+}
+
+/* 50 such lines would make a 1.2 MB welcome; the server keeps the welcome
+ * under 768 KiB (docs/protocol.md, "Precise rules"), and the app joins. */
+TEST_F(App, JoinsARoomWhoseHistoryHoldsFiftyOfTheLargestLines)
+{
+	ServerProcess chatty;
+	std::string err;
+	ASSERT_TRUE(chatty.start({"--chat-rate", "1000", "--chat-burst", "1000"}, &err)) << err;
+	auto writer = WsClient::connect(chatty.ws_url());
+	ASSERT_TRUE(writer);
+	writer->send(proto::join_json("history", "writer", std::nullopt));
+	ASSERT_TRUE(writer->expect<proto::Welcome>());
+	const std::string line = largest_escaping_line();
+	for (int i = 0; i < 50; i++)
+		writer->send(proto::chat_json(line));
+	for (int i = 1; i <= 50; i++) {
+		auto echo = writer->expect<proto::ChatLine>();
+		ASSERT_TRUE(echo) << "echo " << i;
+		ASSERT_EQ(echo->seq, i);
+	}
+	auto reader = WsClient::connect(chatty.ws_url());
+	ASSERT_TRUE(reader);
+	reader->send(proto::join_json("history", "reader", std::nullopt));
+	auto in = reader->next();
+	ASSERT_TRUE(in);
+	EXPECT_LE(in->text.size(), 768u * 1024) << "welcome of " << in->text.size() << " bytes";
+
+	AppProcess app;
+	ASSERT_TRUE(app.start({"--server", chatty.ws_url(), "--room", "history", "--name", "app",
+			       "--headless", "--events", "json", "--ice-address", kIceAddresses}));
+	ASSERT_WAIT(app.find("joined"), kJoinTimeout) << app.stderr_text();
+	/* The history arrives, newest line last. */
+	const Event *last = nullptr;
+	auto newest = [&] {
+		for (const Event &e : app.events())
+			if (e.name() == "chat")
+				last = &e;
+		return last && json_object_get_int_member(last->object, "seq") == 50;
+	};
+	ASSERT_WAIT(newest(), kJoinTimeout) << app.stderr_text();
+	EXPECT_EQ(last->str("text"), line);
+	app.interrupt();
+	EXPECT_EQ(app.wait_exit(), 0) << app.stderr_text();
 }
 
 /* --list-devices lists the test provider's devices, numbered. */
