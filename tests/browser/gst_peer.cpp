@@ -25,6 +25,7 @@
 #include <json-glib/json-glib.h>
 
 #include "line_reader.h"
+#include "support/upstream_races.h"
 
 namespace
 {
@@ -247,6 +248,7 @@ gboolean on_stop_signal(gpointer data)
 
 int main(int argc, char **argv)
 {
+	meshcall::test::spare_upstream_rtpsession_race();
 	g_autofree gchar *server = nullptr;
 	g_autofree gchar *room = nullptr;
 	g_autofree gchar *name = nullptr;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "call_fixture.h"
 
+#include "support/upstream_races.h"
+
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -27,41 +29,14 @@ std::string Rgb::str() const
 	return buf;
 }
 
-/* GStreamer 1.22.0's rtpsession drops its session lock inside a
- * g_hash_table_foreach() over its sources (rtp_session_on_timeout() ->
- * schedule_remaining_nacks()); a packet of a new SSRC arriving in that window
- * (typically at a join, when the first packets, dropped for want of SRTP keys,
- * get NACKed) makes GLib report "g_hash_table_foreach: assertion 'version ==
- * hash_table->version' failed" on the rtpsession-rtcp thread and stop that
- * loop: one round of NACK scheduling is cut short. Not ours; under
- * G_DEBUG=fatal-criticals it aborted the leave test now and then (3 times in
- * about 40 runs). Exactly that message on that thread is let through, and
- * counted; everything else stays fatal. */
-static std::atomic<unsigned> rtpsession_races{0};
-
-static gboolean fatal_unless_rtpsession_race(const gchar *domain, GLogLevelFlags,
-					     const gchar *message, gpointer)
-{
-	char thread[16] = "";
-	pthread_getname_np(pthread_self(), thread, sizeof thread);
-	if (g_strcmp0(domain, "GLib") == 0 && g_str_equal(thread, "rtpsession-rtcp") &&
-	    g_str_equal(
-		message,
-		"g_hash_table_foreach: assertion 'version == hash_table->version' failed")) {
-		rtpsession_races++;
-		return FALSE;
-	}
-	return TRUE;
-}
-
 unsigned upstream_rtpsession_races()
 {
-	return rtpsession_races.load();
+	return upstream_rtpsession_race_count().load();
 }
 
 void init_gstreamer(int *argc, char ***argv)
 {
-	g_test_log_set_fatal_handler(fatal_unless_rtpsession_race, nullptr);
+	spare_upstream_rtpsession_race();
 	gst_init(argc, argv);
 }
 
