@@ -72,9 +72,10 @@ TEST_F(SlowReaderTest, APeerThatNeverReadsIsClosedAndTheRoomGoesOn)
 	}
 	const double took = monotonic_s() - start;
 	ASSERT_TRUE(evicted) << "lazy still in the room after " << sent << " offers of 60 KB";
-	if (kRssIsMeaningful)
+	if (kRssIsMeaningful) {
 		EXPECT_LT(rss_max, kRssLimitKb)
 		    << "server RSS went from " << rss_before << " KiB to " << rss_max << " KiB";
+	}
 	EXPECT_TRUE(wait_until([&] { return saw_peer_left(watcher, lazy_id); }));
 	RecordProperty("offers_before_close", sent);
 	RecordProperty("seconds_before_close", std::to_string(took));
