@@ -26,7 +26,10 @@ def main(server_bin, loadtool_bin):
         tool = subprocess.run(
             [loadtool_bin, "--server", f"127.0.0.1:{port}", "--server-pid", str(server.pid),
              "--connections", "300", "--rate", "40", "--mix", "2:2:14:2", "--max-chat-rate", "4",
-             "--duration", "3", "--report-every", "0", "--label", "smoke"],
+             "--duration", "3", "--report-every", "0", "--label", "smoke",
+             # A slow build (ASan) or a busy machine falls behind: wait for
+             # the backlog (the tool stops as soon as everything came).
+             "--drain", "60"],
             capture_output=True, text=True, timeout=120)
         print(tool.stdout)
         if tool.returncode != 0:
