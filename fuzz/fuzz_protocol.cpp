@@ -27,7 +27,8 @@ template <typename... F> struct Overloaded : F... {
 /* clang 14 does not deduce an aggregate's template arguments by itself. */
 template <typename... F> Overloaded(F...) -> Overloaded<F...>;
 
-/* nullopt for a join join_json() cannot write: a field that is not a string. */
+/* nullopt for a join join_json() cannot write: a field that is not a string.
+ * A resume that is not a string is left out, as the server ignores it. */
 std::optional<std::string> client_json(const proto::ClientMessage &message)
 {
 	return std::visit(Overloaded{
@@ -35,10 +36,13 @@ std::optional<std::string> client_json(const proto::ClientMessage &message)
 				      if (!m.room.is_string() || !m.name.is_string() ||
 					  (m.token.present && !m.token.is_string()))
 					      return std::nullopt;
-				      std::optional<std::string_view> token;
+				      std::optional<std::string_view> token, resume;
 				      if (m.token.value)
 					      token = *m.token.value;
-				      return proto::join_json(*m.room.value, *m.name.value, token);
+				      if (m.resume.value)
+					      resume = *m.resume.value;
+				      return proto::join_json(*m.room.value, *m.name.value, token,
+							      resume);
 			      },
 			      [](const proto::Offer &m) -> std::optional<std::string> {
 				      return proto::offer_json(m.to, m.sdp);
@@ -60,6 +64,9 @@ std::optional<std::string> client_json(const proto::ClientMessage &message)
 			      },
 			      [](const proto::Leave &) -> std::optional<std::string> {
 				      return proto::leave_json();
+			      },
+			      [](const proto::Reconnect &m) -> std::optional<std::string> {
+				      return proto::reconnect_json(m.to);
 			      },
 			  },
 			  message);
@@ -95,6 +102,9 @@ std::optional<std::string> server_json(const proto::ServerMessage &message)
 		},
 		[](const proto::ChatLine &m) -> std::optional<std::string> {
 			return proto::chat_line_json(m);
+		},
+		[](const proto::RelayedReconnect &m) -> std::optional<std::string> {
+			return proto::relayed_reconnect_json(m.from);
 		},
 		[](const proto::Pong &) -> std::optional<std::string> {
 			return proto::pong_json();

@@ -245,15 +245,17 @@ void append_json_string(std::string &out, std::string_view s)
 /* ---- client → server ---- */
 
 std::string join_json(std::string_view room, std::string_view name,
-		      std::optional<std::string_view> token)
+		      std::optional<std::string_view> token, std::optional<std::string_view> resume)
 {
 	std::string out;
-	out.reserve(48 + escaped_size(room) + escaped_size(name) +
-		    (token ? escaped_size(*token) : 0));
+	out.reserve(64 + escaped_size(room) + escaped_size(name) +
+		    (token ? escaped_size(*token) : 0) + (resume ? escaped_size(*resume) : 0));
 	ObjectWriter w(out, "join");
 	w.string("room", room).string("name", name);
 	if (token)
 		w.string("token", *token);
+	if (resume)
+		w.string("resume", *resume);
 	w.close();
 	return out;
 }
@@ -298,11 +300,20 @@ std::string leave_json()
 	return "{\"type\":\"leave\"}";
 }
 
+std::string reconnect_json(std::string_view to)
+{
+	std::string out;
+	out.reserve(40 + escaped_size(to));
+	ObjectWriter(out, "reconnect").string("to", to).close();
+	return out;
+}
+
 /* ---- server → client ---- */
 
 std::string welcome_json(const Welcome &w)
 {
-	std::size_t size = 160 + escaped_size(w.id) + escaped_size(w.name) + escaped_size(w.room);
+	std::size_t size = 176 + escaped_size(w.id) + escaped_size(w.name) + escaped_size(w.room) +
+			   (w.resume ? escaped_size(*w.resume) : 0);
 	for (const Peer &p : w.peers)
 		size += 64 + escaped_size(p.id) + escaped_size(p.name);
 	for (const ChatLine &line : w.history)
@@ -326,6 +337,8 @@ std::string welcome_json(const Welcome &w)
 	append_array(writer, "peers", w.peers, append_peer);
 	append_array(writer, "history", w.history, append_chat_line);
 	append_array(writer, "iceServers", w.ice_servers, append_ice_server);
+	if (w.resume)
+		writer.string("resume", *w.resume);
 	writer.close();
 	return out;
 }
@@ -393,6 +406,14 @@ std::string relayed_answer_json(std::string_view from, std::string_view sdp)
 std::string relayed_candidate_json(std::string_view from, const Candidate &c)
 {
 	return candidate_message("from", from, c);
+}
+
+std::string relayed_reconnect_json(std::string_view from)
+{
+	std::string out;
+	out.reserve(40 + escaped_size(from));
+	ObjectWriter(out, "reconnect").string("from", from).close();
+	return out;
 }
 
 std::string chat_line_json(const ChatLine &line)

@@ -22,13 +22,13 @@ constexpr std::array<std::string_view, 10> kErrorCodes = {
     "room-full",   "unauthorized", "unknown-peer",   "rate-limited", "too-large",
 };
 
-constexpr std::array<std::string_view, 8> kClientTypes = {
-    "join", "offer", "answer", "candidate", "chat", "media", "ping", "leave",
+constexpr std::array<std::string_view, 9> kClientTypes = {
+    "join", "offer", "answer", "candidate", "chat", "media", "ping", "leave", "reconnect",
 };
 
 /* The tables and ClientMessage are indexed by the enums' values. */
 static_assert(kErrorCodes.size() == static_cast<std::size_t>(ErrorCode::TooLarge) + 1);
-static_assert(kClientTypes.size() == static_cast<std::size_t>(ClientType::Leave) + 1);
+static_assert(kClientTypes.size() == static_cast<std::size_t>(ClientType::Reconnect) + 1);
 static_assert(std::variant_size_v<ClientMessage> == kClientTypes.size());
 static_assert(
     std::is_same_v<
@@ -37,6 +37,10 @@ static_assert(
 static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(ClientType::Leave),
 							ClientMessage>,
 			     Leave>);
+static_assert(
+    std::is_same_v<
+	std::variant_alternative_t<static_cast<std::size_t>(ClientType::Reconnect), ClientMessage>,
+	Reconnect>);
 
 } // namespace
 
@@ -107,6 +111,8 @@ public:
 			return ok(Ping{});
 		case ClientType::Leave:
 			return ok(Leave{});
+		case ClientType::Reconnect:
+			return read_reconnect();
 		}
 		return refuse("unknown type");
 	}
@@ -141,7 +147,17 @@ private:
 	ClientParse read_join() const
 	{
 		/* Only captured: the server validates in the protocol's error order. */
-		return ok(Join{string_field("room"), string_field("name"), string_field("token")});
+		return ok(Join{string_field("room"), string_field("name"), string_field("token"),
+			       string_field("resume")});
+	}
+
+	ClientParse read_reconnect() const
+	{
+		Reconnect msg;
+		std::string why;
+		if (!required_string("to", msg.to, why))
+			return refuse(why);
+		return ok(std::move(msg));
 	}
 
 	template <typename T> ClientParse read_sdp() const
@@ -291,6 +307,12 @@ public:
 			if (!chat_line(root, line))
 				return std::nullopt;
 			return line;
+		}
+		if (*type == "reconnect") {
+			RelayedReconnect msg;
+			if (!string(root, "from", msg.from))
+				return std::nullopt;
+			return msg;
 		}
 		if (*type == "pong")
 			return Pong{};
@@ -456,6 +478,8 @@ private:
 		    !list(root, "history", msg.history, &ServerReader::history_line) ||
 		    !list(root, "iceServers", msg.ice_servers, &ServerReader::ice_server))
 			return std::nullopt;
+		/* See Welcome::resume: not a string is no resume. */
+		msg.resume = doc_.string(detail::member(root, "resume"));
 		return msg;
 	}
 

@@ -30,6 +30,9 @@ inline constexpr std::size_t kHistoryLines = 50;
  * out, oldest first, until it fits, so it stays under a client's 1 MiB. */
 inline constexpr std::size_t kMaxWelcomeBytes = 768 * 1024;
 inline constexpr std::size_t kIdHexDigits = 16;
+/* (1.1) welcome.resume as the server writes it. The server ignores a longer
+ * join.resume (it cannot be one of its own). */
+inline constexpr std::size_t kMaxResumeBytes = 512;
 
 enum class ErrorCode {
 	BadMessage,
@@ -74,8 +77,9 @@ bool is_valid_peer_id(std::string_view id);
 
 /* ---- client → server ---- */
 
-/* Leave stays last: metrics.h sizes its counters by it. */
-enum class ClientType { Join, Offer, Answer, Candidate, Chat, Media, Ping, Leave };
+/* Reconnect stays last: metrics.h sizes its counters by it. New types go at
+ * the end, so the metrics of older types keep their index. */
+enum class ClientType { Join, Offer, Answer, Candidate, Chat, Media, Ping, Leave, Reconnect };
 std::string_view to_string(ClientType type);
 std::optional<ClientType> client_type_from_string(std::string_view s);
 
@@ -90,6 +94,10 @@ struct Join {
 	StringField room; /* validation (and its error order) is the server's job */
 	StringField name;
 	StringField token;
+	/* (1.1) Never refused, whatever it holds: docs/protocol.md, "Resume",
+	 * says a resume never causes an error, so the server reads anything
+	 * but a genuine string of its own as "no resume" and joins fresh. */
+	StringField resume;
 };
 struct Offer {
 	std::string to;
@@ -116,8 +124,13 @@ struct Ping {
 };
 struct Leave {
 };
+/* (1.1) Asks the peer that offered our connection to offer a new one. */
+struct Reconnect {
+	std::string to;
+};
 
-using ClientMessage = std::variant<Join, Offer, Answer, Candidate, Chat, Media, Ping, Leave>;
+using ClientMessage =
+    std::variant<Join, Offer, Answer, Candidate, Chat, Media, Ping, Leave, Reconnect>;
 ClientType type_of(const ClientMessage &msg);
 
 struct ParseError {
@@ -142,7 +155,8 @@ ClientParse parse_client_message(std::string_view text);
 
 /* Serialise client messages (used by clients, tests and the load tool). */
 std::string join_json(std::string_view room, std::string_view name,
-		      std::optional<std::string_view> token = std::nullopt);
+		      std::optional<std::string_view> token = std::nullopt,
+		      std::optional<std::string_view> resume = std::nullopt);
 std::string offer_json(std::string_view to, std::string_view sdp);
 std::string answer_json(std::string_view to, std::string_view sdp);
 std::string candidate_json(const Candidate &c); /* c.to is the addressee */
@@ -150,6 +164,7 @@ std::string chat_json(std::string_view text);
 std::string media_json(bool audio, bool video);
 std::string ping_json();
 std::string leave_json();
+std::string reconnect_json(std::string_view to);
 
 /* ---- server → client ---- */
 
@@ -179,6 +194,10 @@ struct Welcome {
 	std::vector<Peer> peers;
 	std::vector<ChatLine> history;
 	std::vector<IceServer> ice_servers;
+	/* (1.1) Written when set. A 1.0 server sends none; a client then has
+	 * nothing to resume with and joins fresh. Read leniently: a resume
+	 * that is not a string is taken as absent, not as a broken welcome. */
+	std::optional<std::string> resume;
 };
 
 std::string welcome_json(const Welcome &w);
@@ -189,6 +208,7 @@ std::string peer_media_json(std::string_view id, bool audio, bool video);
 std::string relayed_offer_json(std::string_view from, std::string_view sdp);
 std::string relayed_answer_json(std::string_view from, std::string_view sdp);
 std::string relayed_candidate_json(std::string_view from, const Candidate &c);
+std::string relayed_reconnect_json(std::string_view from);
 std::string chat_line_json(const ChatLine &line);
 std::string pong_json();
 std::string error_json(ErrorCode code, std::string_view message,
@@ -224,6 +244,9 @@ struct RelayedCandidate {
 	std::int64_t sdp_mline_index = 0;
 	std::optional<std::string> sdp_mid;
 };
+struct RelayedReconnect {
+	std::string from;
+};
 struct Pong {
 };
 struct Error {
@@ -231,8 +254,9 @@ struct Error {
 	std::string message;
 	std::optional<std::string> ref;
 };
-using ServerMessage = std::variant<Welcome, PeerJoined, PeerLeft, PeerMedia, RelayedOffer,
-				   RelayedAnswer, RelayedCandidate, ChatLine, Pong, Error>;
+using ServerMessage =
+    std::variant<Welcome, PeerJoined, PeerLeft, PeerMedia, RelayedOffer, RelayedAnswer,
+		 RelayedCandidate, ChatLine, Pong, Error, RelayedReconnect>;
 
 /* Parses one server frame; nullopt (with *error set when given) when it is not a
  * well-formed message of this protocol. Unknown extra fields are ignored. */

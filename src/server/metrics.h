@@ -12,7 +12,7 @@ namespace meshcall::server
 {
 
 inline constexpr std::size_t kClientTypeCount =
-    static_cast<std::size_t>(protocol::ClientType::Leave) + 1;
+    static_cast<std::size_t>(protocol::ClientType::Reconnect) + 1;
 inline constexpr std::size_t kErrorCodeCount =
     static_cast<std::size_t>(protocol::ErrorCode::TooLarge) + 1;
 

@@ -413,6 +413,10 @@ void RoomRegistry::Impl::handle(Connection &conn, protocol::ClientMessage &msg)
 			    relay(conn, type, m.to, [&](const std::string &from) {
 				    return protocol::relayed_candidate_json(from, m);
 			    });
+		    } else if constexpr (std::is_same_v<T, protocol::Reconnect>) {
+			    relay(conn, type, m.to, [](const std::string &from) {
+				    return protocol::relayed_reconnect_json(from);
+			    });
 		    } else if constexpr (std::is_same_v<T, protocol::Chat>) {
 			    handle_chat(conn, m);
 		    } else if constexpr (std::is_same_v<T, protocol::Media>) {

@@ -355,6 +355,25 @@ std::vector<ClientCase> client_cases()
 	    {"join", R"({"type":"join","room":"demo","name":"bob"})", T::Join, no},
 	    {"join empty", R"({"type":"join"})", T::Join, no},
 	    {"join ill-typed", R"({"type":"join","room":1,"name":[],"token":false})", T::Join, no},
+	    /* (1.1) A resume is never an error, whatever it holds. */
+	    {"join resume", R"({"type":"join","room":"demo","name":"bob","resume":"r"})", T::Join,
+	     no},
+	    {"join resume ill-typed",
+	     R"({"type":"join","room":"demo","name":"bob","resume":{"id":"x"}})", T::Join, no},
+	    {"join resume over 512 bytes",
+	     R"({"type":"join","room":"demo","name":"bob","resume":")" + repeat("r", 4096) + "\"}",
+	     T::Join, no},
+
+	    /* (1.1) reconnect: addressed like offer */
+	    {"reconnect", R"({"type":"reconnect","to":"0123456789abcdef"})", T::Reconnect, no},
+	    {"reconnect with extras",
+	     R"({"type":"reconnect","to":"0123456789abcdef","from":"evil","sdp":"v=0"})",
+	     T::Reconnect, no},
+	    {"reconnect to missing", R"({"type":"reconnect"})", no, T::Reconnect},
+	    {"reconnect to null", R"({"type":"reconnect","to":null})", no, T::Reconnect},
+	    {"reconnect to number", R"({"type":"reconnect","to":12})", no, T::Reconnect},
+	    {"reconnect to array", R"({"type":"reconnect","to":["0123456789abcdef"]})", no,
+	     T::Reconnect},
 
 	    /* offer / answer */
 	    {"offer", offer_with_sdp("v=0\\r\\n"), T::Offer, no},
@@ -484,34 +503,39 @@ TEST(ParseClient, JoinCapturesFieldsUnvalidated)
 	const struct {
 		const char *what;
 		std::string json;
-		StringField room, name, token;
+		StringField room, name, token, resume;
 	} cases[] = {
 	    {"all strings",
-	     R"({"type":"join","room":"demo","name":"  bob ","token":"t.k.n"})",
+	     R"({"type":"join","room":"demo","name":"  bob ","token":"t.k.n","resume":"r.s"})",
 	     {"demo", true},
 	     {"  bob ", true},
-	     {"t.k.n", true}},
-	    {"absent", R"({"type":"join"})", {}, {}, {}},
+	     {"t.k.n", true},
+	     {"r.s", true}},
+	    {"absent", R"({"type":"join"})", {}, {}, {}, {}},
 	    {"null means absent",
-	     R"({"type":"join","room":null,"name":null,"token":null})",
+	     R"({"type":"join","room":null,"name":null,"token":null,"resume":null})",
+	     {},
 	     {},
 	     {},
 	     {}},
 	    {"wrong types",
-	     R"({"type":"join","room":5,"name":{},"token":false})",
+	     R"({"type":"join","room":5,"name":{},"token":false,"resume":[]})",
+	     {std::nullopt, true},
 	     {std::nullopt, true},
 	     {std::nullopt, true},
 	     {std::nullopt, true}},
 	    {"invalid values kept",
-	     R"({"type":"join","room":"no room!","name":""})",
+	     R"({"type":"join","room":"no room!","name":"","resume":""})",
 	     {"no room!", true},
 	     {"", true},
-	     {}},
+	     {},
+	     {"", true}},
 	    {"NUL kept",
-	     R"({"type":"join","room":"a\u0000","name":"b\u0000ob"})",
+	     R"({"type":"join","room":"a\u0000","name":"b\u0000ob","resume":"r\u0000"})",
 	     {"a\0"s, true},
 	     {"b\0ob"s, true},
-	     {}},
+	     {},
+	     {"r\0"s, true}},
 	};
 	for (const auto &c : cases) {
 		SCOPED_TRACE(c.what);
@@ -524,6 +548,8 @@ TEST(ParseClient, JoinCapturesFieldsUnvalidated)
 		EXPECT_EQ(join.name.present, c.name.present);
 		EXPECT_EQ(join.token.value, c.token.value);
 		EXPECT_EQ(join.token.present, c.token.present);
+		EXPECT_EQ(join.resume.value, c.resume.value);
+		EXPECT_EQ(join.resume.present, c.resume.present);
 	}
 }
 
@@ -638,10 +664,11 @@ TEST(Enums, ErrorCodes)
 TEST(Enums, ClientTypes)
 {
 	const std::pair<ClientType, std::string_view> all[] = {
-	    {ClientType::Join, "join"},	    {ClientType::Offer, "offer"},
-	    {ClientType::Answer, "answer"}, {ClientType::Candidate, "candidate"},
-	    {ClientType::Chat, "chat"},	    {ClientType::Media, "media"},
-	    {ClientType::Ping, "ping"},	    {ClientType::Leave, "leave"},
+	    {ClientType::Join, "join"},		  {ClientType::Offer, "offer"},
+	    {ClientType::Answer, "answer"},	  {ClientType::Candidate, "candidate"},
+	    {ClientType::Chat, "chat"},		  {ClientType::Media, "media"},
+	    {ClientType::Ping, "ping"},		  {ClientType::Leave, "leave"},
+	    {ClientType::Reconnect, "reconnect"},
 	};
 	for (const auto &[type, text] : all) {
 		SCOPED_TRACE(std::string(text));
@@ -658,6 +685,7 @@ TEST(Enums, ClientTypes)
 	EXPECT_EQ(type_of(Media{}), ClientType::Media);
 	EXPECT_EQ(type_of(Ping{}), ClientType::Ping);
 	EXPECT_EQ(type_of(Leave{}), ClientType::Leave);
+	EXPECT_EQ(type_of(Reconnect{}), ClientType::Reconnect);
 }
 
 /* ---- serialisation ---- */
@@ -718,6 +746,11 @@ TEST(Serialise, ClientMessagesExact)
 	     R"({"type":"join","room":"demo","name":"bob","token":"t"})"},
 	    {join_json("demo", "bob", ""),
 	     R"({"type":"join","room":"demo","name":"bob","token":""})"},
+	    {join_json("demo", "bob", std::nullopt, "r.s"),
+	     R"({"type":"join","room":"demo","name":"bob","resume":"r.s"})"},
+	    {join_json("demo", "bob", "t", "r.s"),
+	     R"({"type":"join","room":"demo","name":"bob","token":"t","resume":"r.s"})"},
+	    {reconnect_json(kIdB), R"({"type":"reconnect","to":"fedcba9876543210"})"},
 	    {offer_json(kIdA, "v=0\r\n"),
 	     R"({"type":"offer","to":"0123456789abcdef","sdp":"v=0\r\n"})"},
 	    {answer_json(kIdB, "v=0"), R"({"type":"answer","to":"fedcba9876543210","sdp":"v=0"})"},
@@ -754,6 +787,7 @@ Welcome sample_welcome()
 	    {{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"},
 	     "1764086400:0123456789abcdef",
 	     "c2VjcmV0"}};
+	w.resume = "bWVzaGNhbGw-_resume";
 	return w;
 }
 
@@ -766,10 +800,14 @@ TEST(Serialise, ServerMessagesExact)
 	const ChatLine line{7, kIdB, "laptop", "hello", 1764000000000};
 	const Candidate c{"ignored", "candidate:1", 2, "audio"};
 	const Candidate end{"ignored", "", 0, std::nullopt};
+	Welcome resumable = empty;
+	resumable.resume = "AQID-_w";
 
 	const std::pair<std::string, std::string> cases[] = {
 	    {welcome_json(empty),
 	     R"({"type":"welcome","id":"0123456789abcdef","name":"pi-cam","room":"demo","capacity":3,"peers":[],"history":[],"iceServers":[]})"},
+	    {welcome_json(resumable),
+	     R"({"type":"welcome","id":"0123456789abcdef","name":"pi-cam","room":"demo","capacity":3,"peers":[],"history":[],"iceServers":[],"resume":"AQID-_w"})"},
 	    {welcome_json(sample_welcome()),
 	     R"({"type":"welcome","id":"0123456789abcdef","name":"pi-cam","room":"demo","capacity":3,)"
 	     R"("peers":[{"id":"fedcba9876543210","name":"laptop","audio":true,"video":false},{"id":"00000000000000ff","name":"caf)" +
@@ -780,7 +818,8 @@ TEST(Serialise, ServerMessagesExact)
 		 kEmoji +
 		 R"(\u2028","ts":1764000000001}],)"
 		 R"("iceServers":[{"urls":["stun:stun.example.org:3478"]},)"
-		 R"({"urls":["turn:turn.example.org:3478?transport=udp","turns:turn.example.org:5349"],"username":"1764086400:0123456789abcdef","credential":"c2VjcmV0"}]})"},
+		 R"({"urls":["turn:turn.example.org:3478?transport=udp","turns:turn.example.org:5349"],"username":"1764086400:0123456789abcdef","credential":"c2VjcmV0"}],)"
+		 R"("resume":"bWVzaGNhbGw-_resume"})"},
 	    {peer_joined_json({kIdB, "laptop", true, true}),
 	     R"({"type":"peer-joined","peer":{"id":"fedcba9876543210","name":"laptop","audio":true,"video":true}})"},
 	    {peer_left_json(kIdB), R"({"type":"peer-left","id":"fedcba9876543210"})"},
@@ -794,6 +833,7 @@ TEST(Serialise, ServerMessagesExact)
 	     R"({"type":"candidate","from":"fedcba9876543210","candidate":"candidate:1","sdpMLineIndex":2,"sdpMid":"audio"})"},
 	    {relayed_candidate_json(kIdB, end),
 	     R"({"type":"candidate","from":"fedcba9876543210","candidate":"","sdpMLineIndex":0})"},
+	    {relayed_reconnect_json(kIdB), R"({"type":"reconnect","from":"fedcba9876543210"})"},
 	    {chat_line_json(line),
 	     R"({"type":"chat","seq":7,"from":"fedcba9876543210","name":"laptop","text":"hello","ts":1764000000000})"},
 	    {pong_json(), R"({"type":"pong"})"},
@@ -833,11 +873,16 @@ TEST(RoundTrip, ClientMessagesThroughJsonGlib)
 	for (const std::string &s : awkward_strings()) {
 		SCOPED_TRACE("string \"" + s + "\"");
 
-		GlibJson join(join_json(s, s, s));
+		GlibJson join(join_json(s, s, s, s));
 		EXPECT_EQ(join.str("type"), "join");
 		EXPECT_EQ(join.str("room"), s);
 		EXPECT_EQ(join.str("name"), s);
 		EXPECT_EQ(join.str("token"), s);
+		EXPECT_EQ(join.str("resume"), s);
+
+		GlibJson reconnect(reconnect_json(s));
+		EXPECT_EQ(reconnect.keys(), (std::set<std::string>{"type", "to"}));
+		EXPECT_EQ(reconnect.str("to"), s);
 
 		GlibJson offer(offer_json(s, s));
 		EXPECT_EQ(offer.keys(), (std::set<std::string>{"type", "to", "sdp"}));
@@ -861,12 +906,17 @@ TEST(RoundTrip, ClientMessagesThroughOurParser)
 		s += "\0nul"s; /* our parser, unlike bare json-glib, keeps NULs */
 		SCOPED_TRACE("string \"" + s + "\"");
 
-		ClientParse r = parse_client_message(join_json(s, s, s));
+		ClientParse r = parse_client_message(join_json(s, s, s, s));
 		ASSERT_TRUE(r.ok());
 		const Join &join = std::get<Join>(*r.message);
 		EXPECT_EQ(join.room.value, s);
 		EXPECT_EQ(join.name.value, s);
 		EXPECT_EQ(join.token.value, s);
+		EXPECT_EQ(join.resume.value, s);
+
+		r = parse_client_message(reconnect_json(s));
+		ASSERT_TRUE(r.ok());
+		EXPECT_EQ(std::get<Reconnect>(*r.message).to, s);
 
 		r = parse_client_message(offer_json(s, s));
 		ASSERT_TRUE(r.ok());
@@ -894,6 +944,7 @@ TEST(RoundTrip, ClientMessagesThroughOurParser)
 	r = parse_client_message(join_json("demo", "bob"));
 	ASSERT_TRUE(r.ok());
 	EXPECT_FALSE(std::get<Join>(*r.message).token.present);
+	EXPECT_FALSE(std::get<Join>(*r.message).resume.present);
 	EXPECT_TRUE(parse_client_message(ping_json()).ok());
 	EXPECT_TRUE(parse_client_message(leave_json()).ok());
 }
@@ -922,8 +973,9 @@ TEST(RoundTrip, ServerMessagesThroughJsonGlib)
 	}
 
 	GlibJson welcome(welcome_json(sample_welcome()));
-	EXPECT_EQ(welcome.keys(), (std::set<std::string>{"type", "id", "name", "room", "capacity",
-							 "peers", "history", "iceServers"}));
+	EXPECT_EQ(welcome.keys(),
+		  (std::set<std::string>{"type", "id", "name", "room", "capacity", "peers",
+					 "history", "iceServers", "resume"}));
 	JsonArray *ice = json_object_get_array_member(welcome.root(), "iceServers");
 	ASSERT_EQ(json_array_get_length(ice), 2u);
 	EXPECT_EQ(welcome.keys(json_array_get_object_element(ice, 0)),
@@ -964,6 +1016,14 @@ TEST(RoundTrip, RelayedMessagesCarryOnlyProtocolFields)
 	GlibJson end(relayed_candidate_json(kIdB, std::get<Candidate>(*r.message)));
 	EXPECT_EQ(end.keys(),
 		  (std::set<std::string>{"type", "from", "candidate", "sdpMLineIndex"}));
+
+	r = parse_client_message(
+	    R"({"type":"reconnect","to":"0123456789abcdef","from":"evil","sdp":"v=0"})");
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(std::get<Reconnect>(*r.message).to, kIdA);
+	GlibJson reconnect(relayed_reconnect_json(kIdB));
+	EXPECT_EQ(reconnect.keys(), (std::set<std::string>{"type", "from"}));
+	EXPECT_EQ(reconnect.str("from"), kIdB);
 }
 
 /* ---- server frames ---- */
@@ -983,6 +1043,12 @@ TEST(ParseServer, RoundTripsEveryMessage)
 	EXPECT_EQ(pw.peers, w.peers);
 	EXPECT_EQ(pw.history, w.history);
 	EXPECT_EQ(pw.ice_servers, w.ice_servers);
+	EXPECT_EQ(pw.resume, w.resume);
+	Welcome without_resume = w;
+	without_resume.resume.reset();
+	m = parse_server_message(welcome_json(without_resume), &error);
+	ASSERT_TRUE(m) << error;
+	EXPECT_EQ(std::get<Welcome>(*m).resume, std::nullopt);
 
 	/* A full history of the largest lines stays within the 1 MiB client limit. */
 	Welcome full = w;
@@ -1041,6 +1107,10 @@ TEST(ParseServer, RoundTripsEveryMessage)
 	ASSERT_TRUE(m) << error;
 	EXPECT_EQ(std::get<ChatLine>(*m), line);
 
+	m = parse_server_message(relayed_reconnect_json(kIdA), &error);
+	ASSERT_TRUE(m) << error;
+	EXPECT_EQ(std::get<RelayedReconnect>(*m).from, kIdA);
+
 	m = parse_server_message(pong_json(), &error);
 	ASSERT_TRUE(m) << error;
 	EXPECT_TRUE(std::holds_alternative<Pong>(*m));
@@ -1078,6 +1148,24 @@ TEST(ParseServer, LenientWhereTheProtocolAllows)
 	EXPECT_EQ(w.history[0], (ChatLine{1, "b", "m", "t", 2}));
 	ASSERT_EQ(w.ice_servers.size(), 1u);
 	EXPECT_EQ(w.ice_servers[0], (IceServer{{"stun:s"}, std::nullopt, std::nullopt}));
+
+	EXPECT_EQ(w.resume, std::nullopt);
+
+	/* (1.1) A resume that is not a string is no resume, not a broken welcome. */
+	for (const char *resume : {"null", "5", "{}", "[\"r\"]", "false"}) {
+		SCOPED_TRACE(std::string("resume ") + resume);
+		m = parse_server_message(
+		    R"({"type":"welcome","id":"a","name":"n","room":"r","capacity":3,"peers":[],)"
+		    R"("history":[],"iceServers":[],"resume":)" +
+			std::string(resume) + "}",
+		    &error);
+		ASSERT_TRUE(m) << error;
+		EXPECT_EQ(std::get<Welcome>(*m).resume, std::nullopt);
+	}
+
+	m = parse_server_message(R"({"type":"reconnect","from":"a","sdp":"v=0","to":"b"})", &error);
+	ASSERT_TRUE(m) << error;
+	EXPECT_EQ(std::get<RelayedReconnect>(*m).from, "a");
 
 	m = parse_server_message(
 	    R"({"type":"error","code":"future-code","message":"m","ref":null})", &error);
@@ -1155,6 +1243,8 @@ TEST(ParseServer, Refused)
 	    {"chat without ts", R"({"type":"chat","seq":1,"from":"a","name":"n","text":"t"})"},
 	    {"chat seq string",
 	     R"({"type":"chat","seq":"1","from":"a","name":"n","text":"t","ts":1})"},
+	    {"reconnect without from", R"({"type":"reconnect","to":"a"})"},
+	    {"reconnect from number", R"({"type":"reconnect","from":1})"},
 	    {"error without message", R"({"type":"error","code":"bad-message"})"},
 	    {"error ref number", R"({"type":"error","code":"bad-message","message":"m","ref":1})"},
 	};

@@ -135,8 +135,8 @@ std::set<std::string> json_member_names(std::string_view object_json)
 const char *server_type_name(const proto::ServerMessage &m)
 {
 	static constexpr const char *kNames[] = {
-	    "welcome", "peer-joined", "peer-left", "peer-media", "offer",
-	    "answer",  "candidate",   "chat",	   "pong",	 "error",
+	    "welcome",	 "peer-joined", "peer-left", "peer-media", "offer",	"answer",
+	    "candidate", "chat",	"pong",	     "error",	   "reconnect",
 	};
 	static_assert(std::size(kNames) == std::variant_size_v<proto::ServerMessage>);
 	return kNames[m.index()];
