@@ -2,8 +2,11 @@
 /* JWT (HS256) and TURN REST credentials, on GLib's GHmac. */
 #include "server/auth.h"
 
+#include <sys/random.h>
+
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <glib.h>
 
@@ -36,6 +39,21 @@ bool equal_constant_time(std::string_view a, std::string_view b)
 	for (std::size_t i = 0; i < a.size(); i++)
 		diff |= static_cast<unsigned char>(a[i] ^ b[i]);
 	return diff == 0;
+}
+
+/* The text before the token's last dot, when what follows the dot is
+ * base64url(HMAC-SHA256(secret, that text)). The signature is checked (in
+ * constant time) before anything else the sender wrote is looked at. */
+std::optional<std::string_view> signed_text(std::string_view secret, std::string_view token)
+{
+	std::size_t dot = token.rfind('.');
+	if (dot == std::string_view::npos)
+		return std::nullopt;
+	std::string_view text = token.substr(0, dot);
+	auto signature = base64url_decode(token.substr(dot + 1));
+	if (!signature || !equal_constant_time(*signature, hmac(G_CHECKSUM_SHA256, secret, text)))
+		return std::nullopt;
+	return text;
 }
 
 /* The strict reader of the protocol library (protocol/json_document.h):
@@ -84,6 +102,18 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b)
 		return sum;
 	return b > 0 ? std::numeric_limits<std::int64_t>::max()
 		     : std::numeric_limits<std::int64_t>::min();
+}
+
+std::string random_bytes(std::size_t n)
+{
+	std::string out(n, '\0');
+	for (std::size_t got = 0; got < n;) {
+		ssize_t r = getrandom(out.data() + got, n - got, 0);
+		if (r > 0)
+			got += static_cast<std::size_t>(r);
+		/* else interrupted by a signal: try again */
+	}
+	return out;
 }
 
 std::string base64url_encode(std::string_view bytes)
@@ -145,22 +175,17 @@ std::string create_token(std::string_view secret, const TokenClaims &claims)
 std::optional<TokenClaims> verify_token(std::string_view secret, std::string_view token,
 					std::string_view room, std::int64_t now_seconds)
 {
-	std::size_t dot1 = token.find('.');
-	if (dot1 == std::string_view::npos)
+	/* header.payload.signature */
+	std::optional<std::string_view> signing_input = signed_text(secret, token);
+	if (!signing_input)
 		return std::nullopt;
-	std::size_t dot2 = token.find('.', dot1 + 1);
-	if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
-		return std::nullopt;
-
-	/* Check the signature before looking at anything the sender wrote. */
-	std::string_view signing_input = token.substr(0, dot2);
-	auto signature = base64url_decode(token.substr(dot2 + 1));
-	if (!signature ||
-	    !equal_constant_time(*signature, hmac(G_CHECKSUM_SHA256, secret, signing_input)))
+	std::size_t dot = signing_input->find('.');
+	if (dot == std::string_view::npos ||
+	    signing_input->find('.', dot + 1) != std::string_view::npos)
 		return std::nullopt;
 
-	auto header = base64url_decode(token.substr(0, dot1));
-	auto payload = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+	auto header = base64url_decode(signing_input->substr(0, dot));
+	auto payload = base64url_decode(signing_input->substr(dot + 1));
 	if (!header || !payload)
 		return std::nullopt;
 
@@ -193,6 +218,67 @@ std::optional<TokenClaims> verify_token(std::string_view secret, std::string_vie
 			return std::nullopt;
 	}
 	return claims;
+}
+
+namespace
+{
+
+constexpr std::string_view kResumeVersion = "1";
+
+/* "<digits>" as a non-negative int64, nothing else. */
+std::optional<std::int64_t> decimal(std::string_view text)
+{
+	if (text.empty() || text.size() > 18)
+		return std::nullopt;
+	std::int64_t value = 0;
+	for (char c : text) {
+		if (c < '0' || c > '9')
+			return std::nullopt;
+		value = value * 10 + (c - '0');
+	}
+	return value;
+}
+
+} // namespace
+
+std::string create_resume_token(std::string_view secret, const ResumeClaims &claims)
+{
+	std::string payload = std::string(kResumeVersion) + '.' + claims.peer_id + '.' +
+			      std::to_string(claims.issued_ms) + '.' + claims.room;
+	std::string signing_input = base64url_encode(payload);
+	std::string signature = hmac(G_CHECKSUM_SHA256, secret, signing_input);
+	return signing_input + '.' + base64url_encode(signature);
+}
+
+std::optional<std::string> verify_resume_token(std::string_view secret, std::string_view token,
+					       std::string_view room, std::int64_t now_ms)
+{
+	/* payload.signature */
+	if (token.size() > protocol::kMaxResumeBytes)
+		return std::nullopt;
+	std::optional<std::string_view> signing_input = signed_text(secret, token);
+	if (!signing_input || signing_input->find('.') != std::string_view::npos)
+		return std::nullopt;
+	auto payload = base64url_decode(*signing_input);
+	if (!payload)
+		return std::nullopt;
+
+	/* "1.<id>.<ms>.<room>": rooms hold no dot, so four fields exactly. */
+	std::vector<std::string_view> fields;
+	std::string_view rest = *payload;
+	for (std::size_t cut; (cut = rest.find('.')) != std::string_view::npos;) {
+		fields.push_back(rest.substr(0, cut));
+		rest.remove_prefix(cut + 1);
+	}
+	fields.push_back(rest);
+	if (fields.size() != 4 || fields[0] != kResumeVersion ||
+	    !protocol::is_valid_peer_id(fields[1]) || fields[3] != room)
+		return std::nullopt;
+	std::optional<std::int64_t> issued = decimal(fields[2]);
+	if (!issued || *issued > saturating_add(now_ms, kResumeFutureLeewayMs) ||
+	    saturating_add(*issued, kResumeLifetimeMs) <= now_ms)
+		return std::nullopt;
+	return std::string(fields[1]);
 }
 
 TurnCredentials turn_credentials(std::string_view secret, std::string_view peer_id,

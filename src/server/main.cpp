@@ -21,6 +21,7 @@
 #include "server/auth.h"
 #include "server/log.h"
 #include "server/secrets.h"
+#include "server/state_dir.h"
 #include "server/transport.h"
 
 #undef G_LOG_DOMAIN
@@ -190,9 +191,11 @@ struct RunOptions {
 	gdouble chat_burst = 10;
 	gdouble liveness_timeout = 45;
 	gint threads = 0;
+	gchar *state_dir = nullptr;
 
 	~RunOptions()
 	{
+		g_free(state_dir);
 		g_free(listen);
 		g_free(tls_cert);
 		g_free(tls_key);
@@ -218,6 +221,12 @@ constexpr const char *kHelpDescription =
     "Strict-Transport-Security: max-age=31536000. A GnuTLS priority string in\n"
     "$G_TLS_GNUTLS_PRIORITY replaces the server's\n"
     "(NORMAL:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1).\n"
+    "\n"
+    "State: the resume secret, which signs welcome.resume so that clients get their\n"
+    "ids back after a restart, is kept in DIR/resume-secret (mode 0600, made when\n"
+    "missing). DIR is --state-dir, else $STATE_DIRECTORY (systemd's StateDirectory=),\n"
+    "else $XDG_STATE_HOME/meshcall, else ~/.local/state/meshcall. When it cannot be\n"
+    "kept there the server says why and runs with one in memory.\n"
     "\n"
     "Logs: stderr, one line per event, at most 1 KB; text a client chose is escaped\n"
     "(\\xNN) and cut; refusals are logged at most a few per second per client address.\n"
@@ -262,6 +271,8 @@ int run_server(int argc, char **argv)
 	     "Chat burst per connection (default 10)", "N"},
 	    {"liveness-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.liveness_timeout,
 	     "Drop a connection silent this long (default 45)", "SECONDS"},
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
+	     "Keep the resume secret here (default: see State below)", "DIR"},
 	    {"threads", 0, 0, G_OPTION_ARG_INT, &o.threads,
 	     "Worker threads sharing the connections (default: one per processor, at most 64)",
 	     "N"},
@@ -300,6 +311,8 @@ int run_server(int argc, char **argv)
 		return usage("--threads must be between 1 and 64 (0: one per processor)");
 	if (!!o.tls_cert != !!o.tls_key)
 		return usage("--tls-cert and --tls-key go together");
+	if (o.state_dir && !*o.state_dir)
+		return usage("--state-dir is empty");
 	if (o.turn_ttl <= 0 || o.turn_ttl > kMaxTurnTtl || o.liveness_timeout <= 0 ||
 	    o.rate_limit <= 0 || o.rate_burst < 1 || o.chat_rate <= 0 || o.chat_burst < 1)
 		return usage("rates, bursts, TTLs (at most a year) and timeouts must be positive");
@@ -338,6 +351,18 @@ int run_server(int argc, char **argv)
 	reg.stun_urls = strv_to_vector(o.stun);
 	if (o.turn)
 		reg.turn = server::TurnSettings{o.turn, turn_secret.value, o.turn_ttl};
+	/* Never a reason not to start: without the file, resumes work until
+	 * the next restart. The secret's path is logged, never its bytes. */
+	server::ResumeSecret resume =
+	    server::load_resume_secret(server::choose_state_dir(o.state_dir));
+	if (!resume.problem.empty())
+		g_warning("resume secret: %s; using one kept in memory, so clients cannot resume "
+			  "their ids after a restart",
+			  server::log_text(resume.problem).c_str());
+	else
+		g_message("resume secret %s %s", resume.created ? "created in" : "read from",
+			  server::log_text(resume.path).c_str());
+	reg.resume_secret = std::move(resume.bytes);
 
 	restrict_tls_versions();
 	raise_fd_limit();

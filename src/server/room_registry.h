@@ -62,6 +62,9 @@ struct RegistryConfig {
 	int capacity = 3;
 	RateLimits rate;
 	std::string token_secret; /* empty: tokens off */
+	/* (1.1) Signs welcome.resume (server/state_dir.h keeps it across
+	 * restarts); empty: random bytes, for this registry's life only. */
+	std::string resume_secret;
 	std::vector<std::string> stun_urls;
 	std::optional<TurnSettings> turn;
 };

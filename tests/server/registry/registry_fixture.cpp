@@ -76,6 +76,17 @@ std::string hmac_sha1_by_hand(std::string_view key, std::string_view message)
 	return hmac_by_hand(G_CHECKSUM_SHA1, key, message);
 }
 
+std::string hmac_sha256_by_hand(std::string_view key, std::string_view message)
+{
+	return hmac_by_hand(G_CHECKSUM_SHA256, key, message);
+}
+
+std::string make_resume_token(std::string_view payload, std::string_view secret)
+{
+	std::string signing_input = base64url(payload);
+	return signing_input + "." + base64url(hmac_sha256_by_hand(secret, signing_input));
+}
+
 std::string base64(std::string_view bytes)
 {
 	g_autofree gchar *b64 =

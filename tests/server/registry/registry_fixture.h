@@ -94,6 +94,10 @@ std::string base64url(std::string_view bytes);
 std::string make_jwt(std::string_view header_json, std::string_view payload_json,
 		     std::string_view secret);
 std::string make_hs256_jwt(std::string_view payload_json, std::string_view secret);
+/* (1.1) A resume token of the documented shape (server/auth.h) with
+ * `payload` as its text, e.g. "1.<id>.<ms>.<room>", signed under `secret`. */
+std::string make_resume_token(std::string_view payload, std::string_view secret);
+std::string hmac_sha256_by_hand(std::string_view key, std::string_view message);
 
 /* Member names of a JSON object, to check what a relayed frame carries. */
 std::set<std::string> json_member_names(std::string_view object_json);
