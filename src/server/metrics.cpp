@@ -53,6 +53,14 @@ std::string render_prometheus(const Metrics &m)
 	counter(out, "meshcall_connections_total", "WebSocket connections accepted.",
 		m.connections_total);
 	counter(out, "meshcall_joins_total", "Successful joins.", m.joins_total);
+	counter(out, "meshcall_resumes_total", "Joins whose resume gave the previous id back.",
+		m.resumes_total);
+	counter(out, "meshcall_resume_takeovers_total",
+		"Resumes whose id an open connection held; it was closed with 1001.",
+		m.resume_takeovers_total);
+	counter(out, "meshcall_resumes_refused_total",
+		"Joins whose resume was not honoured; they got a fresh id.",
+		m.resumes_refused_total);
 	labelled<protocol::ClientType>(out, "meshcall_messages_received_total",
 				       "Client messages accepted, by type.", "type", m.received);
 	labelled<protocol::ClientType>(out, "meshcall_messages_relayed_total",

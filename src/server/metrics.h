@@ -22,6 +22,11 @@ struct Metrics {
 	std::int64_t peers = 0; /* joined connections */
 	std::uint64_t connections_total = 0;
 	std::uint64_t joins_total = 0;
+	/* (1.1) joins whose resume gave the id back, takeovers among them, and
+	 * joins that carried a resume but got a fresh id */
+	std::uint64_t resumes_total = 0;
+	std::uint64_t resume_takeovers_total = 0;
+	std::uint64_t resumes_refused_total = 0;
 	/* client messages accepted, by type */
 	std::array<std::uint64_t, kClientTypeCount> received{};
 	/* messages delivered to another peer (chat counts once per recipient), by type */

@@ -2,10 +2,10 @@
 /* The signaling server's rules (docs/protocol.md) as pure logic. */
 #include "server/room_registry.h"
 
-#include <sys/random.h>
-
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <unordered_map>
 
@@ -40,9 +40,8 @@ namespace
 std::uint64_t random_id()
 {
 	std::uint64_t id = 0;
-	while (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
-		/* Interrupted or not yet seeded; getrandom blocks until it is. */
-	}
+	std::string bytes = random_bytes(sizeof(id));
+	std::memcpy(&id, bytes.data(), sizeof(id));
 	return id;
 }
 
@@ -140,6 +139,8 @@ struct RoomRegistry::Impl {
 	{
 		if (!ids)
 			ids = random_id;
+		if (config.resume_secret.empty())
+			config.resume_secret = random_bytes(32);
 	}
 
 	void send(Connection &conn, const SharedText &text) { outbox.send(conn.id, text); }
@@ -221,6 +222,10 @@ struct RoomRegistry::Impl {
 	Connection *admit(ConnectionId id, std::size_t size);
 	void handle(Connection &conn, protocol::ClientMessage &msg);
 	void handle_join(Connection &conn, protocol::Join &join);
+	std::optional<std::string> resumed_id(const protocol::Join &join,
+					      const std::string &room_name) const;
+	void take_over(Connection &old, Connection &conn);
+	void send_welcome(Connection &conn);
 	template <typename Relayed>
 	void relay(Connection &conn, ClientType type, const std::string &to, Relayed &&encode);
 	void handle_chat(Connection &conn, const protocol::Chat &chat);
@@ -297,13 +302,31 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 			name = std::move(claimed);
 	}
 
+	/* (1.1) A genuine resume brings the id back; a connection that still
+	 * holds it (a dead link not noticed yet) is replaced, so a takeover
+	 * needs no free place. */
+	std::optional<std::string> id = resumed_id(join, room_name);
+	auto held = id ? peers.find(*id) : peers.end();
+	Connection *holder = held == peers.end() ? nullptr : held->second;
+
 	auto existing = rooms.find(room_name);
 	std::size_t present = existing == rooms.end() ? 0 : existing->second.members.size();
-	if (static_cast<int>(present) >= config.capacity) {
+	if (!holder && static_cast<int>(present) >= config.capacity) {
 		send_error(conn, ErrorCode::RoomFull,
 			   "room " + room_name + " is full (capacity " +
 			       std::to_string(config.capacity) + ")",
 			   ClientType::Join);
+		return;
+	}
+	metrics.joins_total++;
+	if (id)
+		metrics.resumes_total++;
+	else if (join.resume.present)
+		metrics.resumes_refused_total++;
+
+	if (holder) {
+		conn.name = std::move(*name); /* for the log line only: see take_over */
+		take_over(*holder, conn);
 		return;
 	}
 	if (existing == rooms.end()) {
@@ -313,21 +336,9 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	}
 	Room &room = existing->second;
 
-	conn.peer_id = new_peer_id();
+	conn.peer_id = id ? std::move(*id) : new_peer_id();
 	conn.name = std::move(*name);
 	conn.audio = conn.video = true;
-
-	protocol::Welcome welcome;
-	welcome.id = conn.peer_id;
-	welcome.name = conn.name;
-	welcome.room = room.name;
-	welcome.capacity = config.capacity;
-	welcome.peers.reserve(room.members.size());
-	for (const Connection *other : room.members)
-		welcome.peers.push_back({other->peer_id, other->name, other->audio, other->video});
-	welcome.ice_servers = ice_servers_for(conn.peer_id);
-	welcome.history =
-	    newest_lines_that_fit(room.history, protocol::welcome_json(welcome).size());
 
 	SharedText joined =
 	    share(protocol::peer_joined_json({conn.peer_id, conn.name, conn.audio, conn.video}));
@@ -338,9 +349,79 @@ void RoomRegistry::Impl::handle_join(Connection &conn, protocol::Join &join)
 	conn.room = &room;
 	peers.emplace(conn.peer_id, &conn);
 	metrics.peers++;
-	metrics.joins_total++;
-	MESHCALL_MESSAGE_ABOUT(describe(conn), "joined as %s (%zu of %d)",
-			       log_text(conn.name).c_str(), room.members.size(), config.capacity);
+	MESHCALL_MESSAGE_ABOUT(describe(conn), "joined as %s%s (%zu of %d)",
+			       log_text(conn.name).c_str(), id ? ", resumed" : "",
+			       room.members.size(), config.capacity);
+	send_welcome(conn);
+}
+
+/* The id `join.resume` names, when it is genuine, current and for this room
+ * and the id is not held in another room (ids are unique server-wide; a
+ * random id of another room could only match by a 2^-64 chance). Anything
+ * else is a fresh join, never an error (docs/protocol.md, "Resume"). The
+ * token itself is never logged: it is a bearer secret. */
+std::optional<std::string> RoomRegistry::Impl::resumed_id(const protocol::Join &join,
+							  const std::string &room_name) const
+{
+	if (!join.resume.is_string())
+		return std::nullopt;
+	std::optional<std::string> id = verify_resume_token(
+	    config.resume_secret, *join.resume.value, room_name, clock.wall_ms());
+	if (!id)
+		return std::nullopt;
+	auto held = peers.find(*id);
+	if (held != peers.end() && held->second->room->name != room_name)
+		return std::nullopt;
+	return id;
+}
+
+/* `conn` takes `old`'s id and place in the room. The others were never told
+ * the id left, so they are told nothing now: the new connection keeps the
+ * name and media state they know, and `old` goes without a peer-left. */
+void RoomRegistry::Impl::take_over(Connection &old, Connection &conn)
+{
+	Room &room = *old.room;
+	MESHCALL_MESSAGE_ABOUT(describe(old),
+			       "taken over by conn %" G_GUINT64_FORMAT " (resumed as %s)",
+			       static_cast<guint64>(conn.id), log_text(conn.name).c_str());
+	conn.peer_id = old.peer_id;
+	conn.name = old.name;
+	conn.audio = old.audio;
+	conn.video = old.video;
+	std::replace(room.members.begin(), room.members.end(), &old, &conn);
+	peers[conn.peer_id] = &conn;
+	conn.room = &room;
+	metrics.resume_takeovers_total++;
+
+	ConnectionId old_id = old.id;
+	old.room = nullptr; /* leaves no peer-left behind */
+	connections.erase(old_id);
+	metrics.connections--;
+	outbox.close(old_id, protocol::close_code::kGoingAway, "taken over by a resume");
+	send_welcome(conn);
+}
+
+/* The welcome of a connection just placed in its room: the others, the
+ * history that fits, ICE servers and a fresh resume. */
+void RoomRegistry::Impl::send_welcome(Connection &conn)
+{
+	const Room &room = *conn.room;
+	protocol::Welcome welcome;
+	welcome.id = conn.peer_id;
+	welcome.name = conn.name;
+	welcome.room = room.name;
+	welcome.capacity = config.capacity;
+	welcome.peers.reserve(room.members.size());
+	for (const Connection *other : room.members) {
+		if (other != &conn)
+			welcome.peers.push_back(
+			    {other->peer_id, other->name, other->audio, other->video});
+	}
+	welcome.ice_servers = ice_servers_for(conn.peer_id);
+	welcome.resume =
+	    create_resume_token(config.resume_secret, {room.name, conn.peer_id, clock.wall_ms()});
+	welcome.history =
+	    newest_lines_that_fit(room.history, protocol::welcome_json(welcome).size());
 	send(conn, share(protocol::welcome_json(welcome)));
 }
 
