@@ -10,24 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "support/sanitizers.h"
+
 namespace meshcall::test::abuse
 {
 
-/* True in an AddressSanitizer build: there the server's RSS says nothing
- * about leaks or bounds (freed memory waits in ASan's quarantine, every
- * allocation carries redzones), so RSS limits are checked only without it;
- * the rest of each test still runs. */
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kRssIsMeaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kRssIsMeaningful = false;
-#else
-inline constexpr bool kRssIsMeaningful = true;
-#endif
-#else
-inline constexpr bool kRssIsMeaningful = true;
-#endif
+/* In an AddressSanitizer build the server's RSS says nothing about leaks or
+ * bounds (freed memory waits in ASan's quarantine, every allocation carries
+ * redzones), so RSS limits are checked only without it; the rest of each
+ * test still runs. */
+inline constexpr bool kRssIsMeaningful = !meshcall::test::kSanitized;
 
 /* Entries of /proc/PID/fd; -1 when unreadable. */
 int open_fds(int pid);
