@@ -71,8 +71,7 @@ struct State final : RoomListener {
 	void server_error(const protocol::Error &error) override;
 	void unreachable(const std::string &detail) override;
 	void missing_element(const std::string &factory) override;
-	void server_lost(int close_code, const std::string &detail,
-			 const std::vector<std::string> &dropped) override;
+	void server_lost(int close_code, const std::string &detail) override;
 
 	GstMeshcallBin *self;
 

@@ -159,15 +159,11 @@ void meshcall::State::missing_element(const std::string &factory)
 			  ("install the GStreamer plugin that provides it"));
 }
 
-void meshcall::State::server_lost(int close_code, const std::string &detail,
-				  const std::vector<std::string> &dropped)
+void meshcall::State::server_lost(int close_code, const std::string &detail)
 {
 	std::string text = "connection to the meshcall server lost (" + std::to_string(close_code) +
-			   " " + detail + "); reconnecting";
+			   " " + detail + "); the call goes on, rejoining";
 	MESHCALLBIN_WARNING(self, RESOURCE, READ, "server-lost", text, nullptr);
-	for (const auto &id : dropped)
-		g_signal_emit(self, meshcallbin_signals[SIGNAL_PEER_LEFT], 0, id.c_str());
-	meshcallbin_post_layout(self);
 }
 
 bool meshcallbin_start_room(GstMeshcallBin *self)

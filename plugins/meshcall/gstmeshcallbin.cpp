@@ -32,8 +32,11 @@
  *   valid; docs/protocol.md, "Error codes"), `server-unreachable` (the first
  *   connection failed, or the server property is not a usable URL);
  * - warnings: `server-lost` (the connection to the server dropped mid-call;
- *   the bin rejoins), `peer-failed` (something went wrong with one peer; the
- *   details also carry `peer`, its id), and any other code the server sends
+ *   the peer connections and their media go on, and the bin rejoins with its
+ *   resume token to get the same id back; posted once per loss),
+ *   `peer-failed` (something went wrong with one peer, e.g. its connection
+ *   failed and is being rebuilt; the details also carry `peer`, its id), and
+ *   any other code the server sends
  *   in an `error` message (the details also carry `ref`, the refused
  *   message's type, or "").
  *

@@ -623,7 +623,7 @@ void App::on_warning(GstMessage *message)
 	if (code == "server-lost") {
 		joined_ = false;
 		announced_.clear();
-		say("meshcall: connection to the server lost; reconnecting");
+		say("meshcall: connection to the server lost; the call goes on, rejoining");
 		if (options_.events_json) {
 			ObjectWriter e = begin_event("error");
 			e.string("code", code).string("message", err->message);

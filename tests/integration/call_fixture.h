@@ -191,6 +191,12 @@ private:
 	GThread *thread_ = nullptr;
 };
 
+/* A FlowMonitor duration in milliseconds, for messages. */
+inline double ms(FlowMonitor::Clock::duration d)
+{
+	return std::chrono::duration<double, std::milli>(d).count();
+}
+
 /* Colours and tones the tests give their peers. */
 inline constexpr std::uint32_t kRed = 0xe01010, kGreen = 0x10c010, kBlue = 0x1010e0,
 			       kYellow = 0xe0e010;

@@ -41,11 +41,6 @@ constexpr auto kMaxGap = milliseconds(500);
 /* Joining is not what this test measures: generous, for a loaded machine. */
 constexpr double kJoinTimeout = 30;
 
-double ms(Clock::duration d)
-{
-	return std::chrono::duration<double, std::milli>(d).count();
-}
-
 /* ---- the leaks tracer ---- */
 
 /* Lines the leaks tracer logs for `log-live-objects`, captured while

@@ -23,11 +23,6 @@ constexpr double kTonePresent = 0.05;
 constexpr double kMediaTimeout = 8;
 constexpr auto kMaxGap = milliseconds(500);
 
-double ms(FlowMonitor::Clock::duration d)
-{
-	return std::chrono::duration<double, std::milli>(d).count();
-}
-
 class Resilience : public ::testing::Test
 {
 protected:

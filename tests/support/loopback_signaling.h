@@ -78,6 +78,9 @@ public:
 			      std::string sdp) override;
 	void send_candidate(const std::string &peer_id, unsigned mline_index,
 			    std::string candidate) override;
+	/* Counted only: these tests rebuild nothing. */
+	void connection_failed(const std::shared_ptr<PeerBranch> &) override { failures++; }
+	std::atomic<int> failures{0};
 
 	/* Applied to each description on its way (a browser-shaped answer made
 	 * from ours, say); nullptr: passed as it is. Set before negotiating. */

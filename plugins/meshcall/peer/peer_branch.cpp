@@ -380,6 +380,10 @@ void PeerBranch::set_remote_description(GstSDPMessage *sdp, GstWebRTCSDPType typ
 
 void PeerBranch::handle_offer(const std::string &sdp_text)
 {
+	{
+		std::lock_guard l(lock_);
+		offer_taken_ = true;
+	}
 	GstSDPMessage *sdp = nullptr;
 	if (gst_sdp_message_new_from_text(sdp_text.c_str(), &sdp) != GST_SDP_OK) {
 		host_.peer_warning(id_, "the peer's offer is not valid SDP");
@@ -461,6 +465,53 @@ void PeerBranch::on_ice_connection_state()
 	if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
 	    state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
 		request_join_keyframe();
+	/* A new spell on each change: a check pending for an earlier
+	 * "disconnected" finds the number moved on and does nothing. */
+	const unsigned spell = ++disconnected_spell_;
+	if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) {
+		report_failure("the connection to this peer failed (ICE)");
+	} else if (state == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED) {
+		auto weak = weak_from_this();
+		invoke_on([weak, spell] {
+			g_timeout_add_full(
+			    G_PRIORITY_DEFAULT, kDisconnectedLimitMs,
+			    [](gpointer d) -> gboolean {
+				    auto *check = static_cast<
+					std::pair<std::weak_ptr<PeerBranch>, unsigned> *>(d);
+				    if (auto self = check->first.lock())
+					    if (self->disconnected_spell_ == check->second)
+						    self->report_failure(
+							"the connection to this peer stayed "
+							"disconnected for 5 s");
+				    return G_SOURCE_REMOVE;
+			    },
+			    new std::pair<std::weak_ptr<PeerBranch>, unsigned>(weak, spell),
+			    [](gpointer d) {
+				    delete static_cast<
+					std::pair<std::weak_ptr<PeerBranch>, unsigned> *>(d);
+			    });
+		});
+	}
+}
+
+void PeerBranch::report_failure(const char *why)
+{
+	{
+		std::lock_guard l(lock_);
+		if (removing_)
+			return;
+	}
+	if (failed_.exchange(true))
+		return;
+	host_.peer_warning(id_, why);
+	if (auto signaling = signaling_.lock())
+		signaling->connection_failed(shared_from_this());
+}
+
+bool PeerBranch::took_offer()
+{
+	std::lock_guard l(lock_);
+	return offer_taken_;
 }
 
 void PeerBranch::on_connection_state()
@@ -471,7 +522,7 @@ void PeerBranch::on_connection_state()
 	if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
 		request_join_keyframe(); /* ICE states are not always notified */
 	else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-		host_.peer_warning(id_, "the connection to this peer failed (ICE or DTLS)");
+		report_failure("the connection to this peer failed (ICE or DTLS)");
 }
 
 void PeerBranch::request_join_keyframe()

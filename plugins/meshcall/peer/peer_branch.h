@@ -69,6 +69,15 @@ public:
 	const std::string &id() const { return id_; }
 	const std::string &name() const { return name_; }
 	Role role() const { return role_; }
+	/* Its connection failed (or stayed disconnected too long): it carries
+	 * nothing, and the room replaces it. */
+	bool failed() const { return failed_; }
+	/* handle_offer() was called: a later offer is for a new connection. */
+	bool took_offer();
+
+	/* A connection disconnected this long counts as failed
+	 * (docs/protocol.md, "Reconnect"). */
+	static constexpr guint kDisconnectedLimitMs = 5000;
 
 	/* Offerer: links the send branches with our own payload types, then
 	 * sends the offer. */
@@ -104,6 +113,8 @@ private:
 	void on_remote_description_set();
 	void on_connection_state();
 	void on_ice_connection_state();
+	/* Once: marks the branch failed and tells the signaling side. */
+	void report_failure(const char *why);
 	/* Once per peer, when its connection comes up (docs/design.md, "Keyframe
 	 * on join"). */
 	void request_join_keyframe();
@@ -132,10 +143,15 @@ private:
 	bool removing_ = false;						   /* guarded by lock_ */
 	bool remote_set_ = false;					   /* guarded by lock_ */
 	bool offer_sent_ = false;					   /* guarded by lock_ */
+	bool offer_taken_ = false;					   /* guarded by lock_ */
 	std::vector<std::pair<unsigned, std::string>> pending_candidates_; /* guarded by lock_ */
 	int tee_pads_pending_ = 0;					   /* guarded by lock_ */
 	std::function<void()> removal_done_;				   /* guarded by lock_ */
 	bool connected_once_ = false; /* join keyframe asked for; guarded by lock_ */
+	std::atomic<bool> failed_{false};
+	/* Counts ICE "disconnected" spells, so a check set for one spell
+	 * ignores the later ones. */
+	std::atomic<unsigned> disconnected_spell_{0};
 };
 
 } // namespace meshcall

@@ -7,6 +7,7 @@
  * do). */
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <gst/gst.h>
@@ -15,6 +16,8 @@
 
 namespace meshcall
 {
+
+class PeerBranch;
 
 class PeerSignaling
 {
@@ -26,6 +29,11 @@ public:
 	/* One of our ICE candidates for `peer_id`. Any thread. */
 	virtual void send_candidate(const std::string &peer_id, unsigned mline_index,
 				    std::string candidate) = 0;
+	/* The branch's connection failed, or stayed disconnected for
+	 * PeerBranch::kDisconnectedLimit: the room rebuilds it or asks the
+	 * peer to (docs/protocol.md, "Reconnect"). Any thread, at most once
+	 * per branch. */
+	virtual void connection_failed(const std::shared_ptr<PeerBranch> &branch) = 0;
 };
 
 } // namespace meshcall

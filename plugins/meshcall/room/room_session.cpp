@@ -19,9 +19,31 @@ namespace proto = meshcall::protocol;
 namespace
 {
 
-/* Rejoin back-off after losing the server: 0.5 s doubling to 10 s. */
-constexpr unsigned kFirstRejoinDelayMs = 500;
-constexpr unsigned kLongestRejoinDelayMs = 10000;
+/* Rebuilding a failed connection: 1, 2, 4, 8, 16, then every 30 s
+ * (docs/protocol.md, "Reconnect"); after a minute without failure the count
+ * starts again. */
+constexpr unsigned kRetryDelaysS[] = {1, 2, 4, 8, 16, 30};
+constexpr std::int64_t kRetryForgetUs = 60 * G_USEC_PER_SEC;
+
+/* Runs `f(self)` on the default main context after `ms`, unless the session
+ * is gone by then. */
+template <typename F> guint after_ms(std::weak_ptr<RoomSession> weak, unsigned ms, F f)
+{
+	struct Call {
+		std::weak_ptr<RoomSession> weak;
+		F f;
+	};
+	return g_timeout_add_full(
+	    G_PRIORITY_DEFAULT, ms,
+	    [](gpointer d) -> gboolean {
+		    auto *call = static_cast<Call *>(d);
+		    if (auto self = call->weak.lock())
+			    call->f(*self);
+		    return G_SOURCE_REMOVE;
+	    },
+	    new Call{std::move(weak), std::move(f)},
+	    [](gpointer d) { delete static_cast<Call *>(d); });
+}
 
 bool is_join_refusal(const std::string &code)
 {
@@ -48,15 +70,14 @@ SignalingClient::Callbacks RoomSession::make_callbacks()
 	 * destructor do first: `this` outlives every call. */
 	SignalingClient::Callbacks cb;
 	cb.welcome = [this](const proto::Welcome &w) { on_welcome(w); };
-	cb.peer_joined = [this](const proto::PeerJoined &m) {
-		add_peer(m.peer, PeerBranch::Role::Answerer);
-	};
+	cb.peer_joined = [this](const proto::PeerJoined &m) { on_peer_joined(m.peer); };
 	cb.peer_left = [this](const proto::PeerLeft &m) { remove_peer(m.id); };
 	cb.peer_media = [this](const proto::PeerMedia &m) { listener_.peer_media(m); };
 	cb.offer = [this](const proto::RelayedOffer &m) { on_offer(m); };
 	cb.answer = [this](const proto::RelayedAnswer &m) { on_answer(m); };
 	cb.candidate = [this](const proto::RelayedCandidate &m) { on_candidate(m); };
-	cb.chat = [this](const proto::ChatLine &line) { listener_.chat(line); };
+	cb.reconnect = [this](const proto::RelayedReconnect &m) { on_reconnect(m); };
+	cb.chat = [this](const proto::ChatLine &line) { on_chat(line); };
 	cb.error = [this](const proto::Error &e) { on_error(e); };
 	cb.closed = [this](SignalingClient::CloseReason reason, int code,
 			   const std::string &detail) { on_closed(reason, code, detail); };
@@ -90,9 +111,14 @@ void RoomSession::connect()
 		s = settings_;
 	}
 	auto client = std::make_shared<SignalingClient>(g_main_context_default(), make_callbacks());
-	SignalingClient::JoinRequest join{s.room, s.name, std::nullopt};
+	SignalingClient::JoinRequest join{s.room, s.name, std::nullopt, std::nullopt};
 	if (!s.token.empty())
 		join.token = s.token;
+	{
+		std::lock_guard l(lock_);
+		if (!resume_.empty())
+			join.resume = resume_;
+	}
 	GST_INFO_OBJECT(listener_.bin(), "joining room %s at %s as %s", s.room.c_str(),
 			s.server.c_str(), s.name.c_str());
 	/* Connected before the branches can see it: its callbacks run on this
@@ -121,6 +147,14 @@ void RoomSession::stop()
 			rejoin_source_ = 0;
 		}
 		rejoin_attempt_ = 0;
+		if (grace_source_) {
+			g_source_remove(grace_source_);
+			grace_source_ = 0;
+		}
+		for (auto &[id, retry] : retries_)
+			if (retry.source)
+				g_source_remove(retry.source);
+		retries_.clear();
 	}
 	if (client)
 		client->close(); /* sends leave */
@@ -138,21 +172,13 @@ void RoomSession::schedule_rejoin()
 	unsigned delay_ms =
 	    std::min(kLongestRejoinDelayMs, kFirstRejoinDelayMs << std::min(rejoin_attempt_, 5u));
 	rejoin_attempt_++;
-	rejoin_source_ = g_timeout_add_full(
-	    G_PRIORITY_DEFAULT, delay_ms,
-	    [](gpointer d) -> gboolean {
-		    auto self = static_cast<std::weak_ptr<RoomSession> *>(d)->lock();
-		    if (!self)
-			    return G_SOURCE_REMOVE;
-		    {
-			    std::lock_guard l(self->lock_);
-			    self->rejoin_source_ = 0;
-		    }
-		    self->connect();
-		    return G_SOURCE_REMOVE;
-	    },
-	    new std::weak_ptr<RoomSession>(weak_from_this()),
-	    [](gpointer d) { delete static_cast<std::weak_ptr<RoomSession> *>(d); });
+	rejoin_source_ = after_ms(weak_from_this(), delay_ms, [](RoomSession &self) {
+		{
+			std::lock_guard l(self.lock_);
+			self.rejoin_source_ = 0;
+		}
+		self.connect();
+	});
 }
 
 std::shared_ptr<SignalingClient> RoomSession::signaling()
@@ -165,45 +191,141 @@ std::shared_ptr<SignalingClient> RoomSession::signaling()
 
 void RoomSession::on_welcome(const proto::Welcome &w)
 {
+	std::string previous_id;
+	std::vector<std::string> kept;
 	{
 		std::lock_guard l(lock_);
+		previous_id = std::exchange(peer_id_, w.id);
 		joined_ = true;
-		peer_id_ = w.id;
 		rejoin_attempt_ = 0;
+		resume_ = w.resume.value_or("");
 		add_ice_servers(webrtc_, w.ice_servers);
+		for (const auto &[id, branch] : peers_)
+			kept.push_back(id);
 	}
-	GST_INFO_OBJECT(listener_.bin(), "joined room %s as %s (%s) with %zu peer(s)",
-			w.room.c_str(), w.id.c_str(), w.name.c_str(), w.peers.size());
+	const bool resumed = !previous_id.empty() && previous_id == w.id;
+	GST_INFO_OBJECT(listener_.bin(), "%s room %s as %s (%s) with %zu peer(s)",
+			resumed ? "resumed in" : "joined", w.room.c_str(), w.id.c_str(),
+			w.name.c_str(), w.peers.size());
+	if (!resumed) {
+		/* The room knows us by another id now: every connection we kept
+		 * is to a peer that will drop it. Start afresh. */
+		for (const auto &id : kept)
+			remove_peer(id);
+		kept.clear();
+	}
 	listener_.joined(w);
 	for (const auto &line : w.history)
-		listener_.chat(line);
+		on_chat(line);
 	/* The joiner offers to everyone already here (docs/protocol.md, "Rooms
-	 * and roles"). */
-	for (const auto &peer : w.peers)
-		add_peer(peer, PeerBranch::Role::Offerer);
+	 * and roles"), except to a peer whose connection survived the outage:
+	 * that one is kept as it is, and nothing is sent to it. */
+	for (const auto &peer : w.peers) {
+		auto branch = find_peer(peer.id);
+		if (branch && !branch->failed())
+			continue;
+		if (auto added = add_peer(peer, PeerBranch::Role::Offerer, branch != nullptr))
+			added->start_offer();
+	}
+	/* A kept peer the room does not list may still be on its way back
+	 * (the server restarted): it has kGraceMs to appear. */
+	std::lock_guard l(lock_);
+	unconfirmed_.clear();
+	for (const auto &id : kept) {
+		bool listed = std::any_of(w.peers.begin(), w.peers.end(),
+					  [&](const proto::Peer &p) { return p.id == id; });
+		if (!listed && peers_.count(id))
+			unconfirmed_.insert(id);
+	}
+	if (!unconfirmed_.empty() && !grace_source_)
+		grace_source_ = after_ms(weak_from_this(), kGraceMs,
+					 [](RoomSession &self) { self.end_grace(); });
 }
 
-void RoomSession::add_peer(const proto::Peer &peer, PeerBranch::Role role)
+void RoomSession::end_grace()
 {
-	std::shared_ptr<PeerBranch> branch;
+	std::set<std::string> gone;
 	{
 		std::lock_guard l(lock_);
-		if (!signaling_ || peers_.count(peer.id))
-			return;
+		grace_source_ = 0;
+		gone.swap(unconfirmed_);
+	}
+	for (const auto &id : gone) {
+		GST_INFO_OBJECT(listener_.bin(), "peer %s did not come back within %u ms",
+				id.c_str(), kGraceMs);
+		remove_peer(id);
+	}
+}
+
+void RoomSession::on_peer_joined(const proto::Peer &peer)
+{
+	auto branch = find_peer(peer.id);
+	if (branch && !branch->failed()) {
+		/* That peer resumed: our connection to it is still good. */
+		std::lock_guard l(lock_);
+		unconfirmed_.erase(peer.id);
+		return;
+	}
+	{
+		std::lock_guard l(lock_);
+		unconfirmed_.erase(peer.id);
+	}
+	/* New, or back with its connection failed: it offers (the joiner
+	 * rule), we answer. */
+	add_peer(peer, PeerBranch::Role::Answerer, branch != nullptr);
+}
+
+void RoomSession::on_chat(const proto::ChatLine &line)
+{
+	/* After a resume the history holds lines we have shown already (the
+	 * same server) or only newer ones (a restarted server counts seq
+	 * from 1 again, but its clock went on). */
+	if (line.ts < last_chat_ts_ || (line.ts == last_chat_ts_ && line.seq <= last_chat_seq_))
+		return;
+	last_chat_ts_ = line.ts;
+	last_chat_seq_ = line.seq;
+	listener_.chat(line);
+}
+
+std::shared_ptr<PeerBranch> RoomSession::add_peer(const proto::Peer &peer, PeerBranch::Role role,
+						  bool replace)
+{
+	std::shared_ptr<PeerBranch> branch, old;
+	{
+		std::lock_guard l(lock_);
+		auto it = peers_.find(peer.id);
+		if (!signaling_ || (it != peers_.end() && !replace))
+			return nullptr;
 		branch = PeerBranch::create(listener_, shared_from_this(), peer.id, peer.name, role,
 					    webrtc_);
-		if (branch)
+		if (!branch) {
+			/* fall through to the report below */
+		} else if (it != peers_.end()) {
+			old = std::exchange(it->second, branch);
+		} else {
 			peers_[peer.id] = branch;
+		}
 	}
 	if (!branch) {
 		listener_.missing_element("webrtcbin");
-		return;
+		return nullptr;
+	}
+	const char *we = role == PeerBranch::Role::Offerer ? "offer" : "answer";
+	if (old) {
+		GST_INFO_OBJECT(listener_.bin(), "peer %s: new connection; we %s", peer.id.c_str(),
+				we);
+		/* The peer stays in the room: no peer-left, no peer-joined. */
+		auto *element = static_cast<GstObject *>(gst_object_ref(listener_.bin()));
+		old->remove([self = shared_from_this(), element] {
+			self->listener_.layout_changed();
+			gst_object_unref(element);
+		});
+		return branch;
 	}
 	GST_INFO_OBJECT(listener_.bin(), "peer %s (%s) joined; we %s", peer.id.c_str(),
-			peer.name.c_str(), role == PeerBranch::Role::Offerer ? "offer" : "answer");
+			peer.name.c_str(), we);
 	listener_.peer_joined(peer.id, peer.name);
-	if (role == PeerBranch::Role::Offerer)
-		branch->start_offer();
+	return branch;
 }
 
 void RoomSession::remove_peer(const std::string &id)
@@ -217,7 +339,9 @@ void RoomSession::remove_peer(const std::string &id)
 		branch = std::move(it->second);
 		peers_.erase(it);
 		bitrates_.forget(id);
+		unconfirmed_.erase(id);
 	}
+	cancel_retry(id);
 	GST_INFO_OBJECT(listener_.bin(), "peer %s left; removing its branch", id.c_str());
 	/* The branch uses the element until its removal is done. */
 	auto *element = static_cast<GstObject *>(gst_object_ref(listener_.bin()));
@@ -234,6 +358,11 @@ std::vector<std::string> RoomSession::remove_all_peers_now()
 		std::lock_guard l(lock_);
 		peers.swap(peers_);
 		bitrates_.clear();
+		unconfirmed_.clear();
+		for (auto &[id, retry] : retries_)
+			if (retry.source)
+				g_source_remove(retry.source);
+		retries_.clear();
 	}
 	std::vector<std::string> ids;
 	for (auto &[id, branch] : peers) {
@@ -253,10 +382,20 @@ std::shared_ptr<PeerBranch> RoomSession::find_peer(const std::string &id)
 void RoomSession::on_offer(const proto::RelayedOffer &m)
 {
 	auto branch = find_peer(m.from);
-	if (branch && branch->role() == PeerBranch::Role::Answerer)
+	if (!branch) {
+		GST_WARNING_OBJECT(listener_.bin(), "offer from %s, not a peer of ours",
+				   m.from.c_str());
+		return;
+	}
+	if (branch->role() == PeerBranch::Role::Answerer && !branch->took_offer()) {
 		branch->handle_offer(m.sdp);
-	else
-		GST_WARNING_OBJECT(listener_.bin(), "unexpected offer from %s", m.from.c_str());
+		return;
+	}
+	/* An offer for a connection we already have replaces it
+	 * (docs/protocol.md, "Client rules"): that is how the peer rebuilds a
+	 * failed one, and how two sides that disagree converge. */
+	if (auto fresh = add_peer({m.from, branch->name()}, PeerBranch::Role::Answerer, true))
+		fresh->handle_offer(m.sdp);
 }
 
 void RoomSession::on_answer(const proto::RelayedAnswer &m)
@@ -272,6 +411,100 @@ void RoomSession::on_candidate(const proto::RelayedCandidate &m)
 {
 	if (auto branch = find_peer(m.from))
 		branch->handle_candidate(static_cast<unsigned>(m.sdp_mline_index), m.candidate);
+}
+
+void RoomSession::on_reconnect(const proto::RelayedReconnect &m)
+{
+	auto branch = find_peer(m.from);
+	if (!branch) {
+		GST_DEBUG_OBJECT(listener_.bin(), "reconnect from %s, not a peer of ours",
+				 m.from.c_str());
+		return;
+	}
+	GST_INFO_OBJECT(listener_.bin(), "peer %s asks for a new connection", m.from.c_str());
+	if (auto fresh = add_peer({m.from, branch->name()}, PeerBranch::Role::Offerer, true))
+		fresh->start_offer();
+}
+
+/* ---- rebuilding failed connections ---- */
+
+void RoomSession::connection_failed(const std::shared_ptr<PeerBranch> &branch)
+{
+	std::weak_ptr<PeerBranch> weak_branch = branch;
+	invoke_on([weak = weak_from_this(), weak_branch] {
+		auto self = weak.lock();
+		auto failed = weak_branch.lock();
+		if (!self || !failed || self->find_peer(failed->id()) != failed)
+			return; /* replaced or gone meanwhile */
+		self->schedule_retry(failed->id());
+	});
+}
+
+void RoomSession::schedule_retry(const std::string &id)
+{
+	std::lock_guard l(lock_);
+	if (!running_)
+		return;
+	Retry &r = retries_[id];
+	if (r.source)
+		return;
+	const std::int64_t now = g_get_monotonic_time();
+	if (r.last_us && now - r.last_us > kRetryForgetUs)
+		r.attempts = 0;
+	const unsigned n = std::size(kRetryDelaysS);
+	const unsigned delay_s = kRetryDelaysS[std::min(r.attempts, n - 1)];
+	r.attempts++;
+	r.source =
+	    after_ms(weak_from_this(), delay_s * 1000, [id](RoomSession &self) { self.retry(id); });
+}
+
+void RoomSession::retry(const std::string &id)
+{
+	std::shared_ptr<PeerBranch> branch;
+	std::shared_ptr<SignalingClient> client;
+	{
+		std::lock_guard l(lock_);
+		auto it = retries_.find(id);
+		if (it == retries_.end())
+			return;
+		it->second.source = 0;
+		it->second.last_us = g_get_monotonic_time();
+		auto p = peers_.find(id);
+		if (p != peers_.end())
+			branch = p->second;
+		if (joined_)
+			client = signaling_;
+	}
+	if (!branch || !branch->failed())
+		return; /* rebuilt or gone meanwhile */
+	if (!client) {
+		/* No signaling now: try again once the room is back. */
+		schedule_retry(id);
+		return;
+	}
+	if (branch->role() == PeerBranch::Role::Offerer) {
+		GST_INFO_OBJECT(listener_.bin(), "peer %s: rebuilding the failed connection",
+				id.c_str());
+		if (auto fresh = add_peer({id, branch->name()}, PeerBranch::Role::Offerer, true))
+			fresh->start_offer();
+		return;
+	}
+	GST_INFO_OBJECT(listener_.bin(), "peer %s: asking it to rebuild the failed connection",
+			id.c_str());
+	client->send_reconnect(id);
+	/* Asked again later unless its offer replaces the branch. */
+	schedule_retry(id);
+}
+
+void RoomSession::cancel_retry(const std::string &id)
+{
+	std::lock_guard l(lock_);
+	auto it = retries_.find(id);
+	if (it == retries_.end())
+		return;
+	if (it->second.source)
+		g_source_remove(it->second.source);
+	retries_.erase(it);
 }
 
 void RoomSession::on_error(const proto::Error &e)
@@ -303,10 +536,11 @@ void RoomSession::on_closed(SignalingClient::CloseReason reason, int code,
 		listener_.unreachable(detail);
 		return;
 	}
-	/* Lost the server mid-call: the room has dropped us, so the peer
-	 * connections are gone too. Rejoin with back-off. */
-	std::vector<std::string> dropped = remove_all_peers_now();
-	listener_.server_lost(code, detail, dropped);
+	/* Lost the server: media goes peer to peer and needs no server, so
+	 * every connection stays (docs/protocol.md, "Client rules"); the
+	 * rejoin asks for our id back. */
+	if (was_joined)
+		listener_.server_lost(code, detail); /* once, not on every retry */
 	schedule_rejoin();
 }
 

@@ -10,6 +10,14 @@
  * knows nothing of the element: what happens is told to a RoomListener, which
  * meshcallbin implements (signals, bus messages, errors).
  *
+ * It keeps the call through failures (docs/protocol.md, "Keeping the call
+ * through failures"): losing the server tears no peer connection down; the
+ * rejoin carries welcome.resume to get the same id back; peers the room
+ * does not list again within kGraceMs are dropped; a failed connection is
+ * rebuilt by its offerer (a new webrtcbin: 1.22 has no ICE restart) or
+ * asked for with `reconnect` by its answerer, with back-off per peer; an
+ * offer from a peer that already has a connection replaces it.
+ *
  * Threading: start(), stop() and the inbound path run on the main context
  * (where the signaling client calls back); send_chat(), send_media(),
  * stats() and the PeerSignaling side may be called from any thread. The
@@ -20,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,10 +61,9 @@ public:
 	virtual void unreachable(const std::string &detail) = 0;
 	/* A GStreamer element the room needs is not installed (webrtcbin). */
 	virtual void missing_element(const std::string &factory) = 0;
-	/* The server went away: every peer was removed (`dropped`, without
-	 * peer_left()), a rejoin is scheduled. */
-	virtual void server_lost(int close_code, const std::string &detail,
-				 const std::vector<std::string> &dropped) = 0;
+	/* The server went away; the peers stay (media needs no server), a
+	 * rejoin is scheduled. */
+	virtual void server_lost(int close_code, const std::string &detail) = 0;
 };
 
 struct RoomSettings {
@@ -71,6 +79,12 @@ struct RoomSettings {
 class RoomSession final : public PeerSignaling, public std::enable_shared_from_this<RoomSession>
 {
 public:
+	/* Rejoin back-off after losing the server: 0.5 s doubling to 5 s. */
+	static constexpr unsigned kFirstRejoinDelayMs = 500;
+	static constexpr unsigned kLongestRejoinDelayMs = 5000;
+	/* How long a peer kept through an outage may stay unlisted. */
+	static constexpr unsigned kGraceMs = 15000;
+
 	static std::shared_ptr<RoomSession> create(RoomListener &listener);
 	~RoomSession() override;
 	RoomSession(const RoomSession &) = delete;
@@ -100,6 +114,7 @@ public:
 			      std::string sdp) override;
 	void send_candidate(const std::string &peer_id, unsigned mline_index,
 			    std::string candidate) override;
+	void connection_failed(const std::shared_ptr<PeerBranch> &branch) override;
 
 private:
 	explicit RoomSession(RoomListener &listener) : listener_(listener) {}
@@ -112,9 +127,20 @@ private:
 	void on_offer(const protocol::RelayedOffer &offer);
 	void on_answer(const protocol::RelayedAnswer &answer);
 	void on_candidate(const protocol::RelayedCandidate &candidate);
+	void on_reconnect(const protocol::RelayedReconnect &reconnect);
+	void on_peer_joined(const protocol::Peer &peer);
+	void on_chat(const protocol::ChatLine &line);
 	void on_error(const protocol::Error &error);
 	void on_closed(SignalingClient::CloseReason reason, int code, const std::string &detail);
-	void add_peer(const protocol::Peer &peer, PeerBranch::Role role);
+	/* A new branch; `replace`: instead of the current one, silently (the
+	 * peer stays in the room). nullptr when it could not be made. */
+	std::shared_ptr<PeerBranch> add_peer(const protocol::Peer &peer, PeerBranch::Role role,
+					     bool replace = false);
+	void start_grace();
+	void end_grace();
+	void schedule_retry(const std::string &id);
+	void retry(const std::string &id);
+	void cancel_retry(const std::string &id);
 	void remove_peer(const std::string &id);
 	std::shared_ptr<PeerBranch> find_peer(const std::string &id);
 	std::shared_ptr<SignalingClient> signaling();
@@ -131,7 +157,22 @@ private:
 	std::map<std::string, std::shared_ptr<PeerBranch>> peers_; /* guarded by lock_ */
 	guint rejoin_source_ = 0;				   /* guarded by lock_ */
 	unsigned rejoin_attempt_ = 0;				   /* guarded by lock_ */
-	BitrateMeter bitrates_;					   /* guarded by lock_ */
+	std::string resume_; /* the last welcome.resume; guarded by lock_ */
+	/* Peers kept through an outage, not listed by the room since. */
+	std::set<std::string> unconfirmed_; /* guarded by lock_ */
+	guint grace_source_ = 0;	    /* guarded by lock_ */
+	/* Rebuilding failed connections, per peer. */
+	struct Retry {
+		unsigned attempts = 0;
+		std::int64_t last_us = 0; /* monotonic, of the last attempt */
+		guint source = 0;
+	};
+	std::map<std::string, Retry> retries_; /* guarded by lock_ */
+	/* The newest chat line delivered, so a resumed welcome's history
+	 * repeats nothing (main context only). */
+	std::int64_t last_chat_ts_ = -1;
+	std::int64_t last_chat_seq_ = 0;
+	BitrateMeter bitrates_; /* guarded by lock_ */
 };
 
 } // namespace meshcall

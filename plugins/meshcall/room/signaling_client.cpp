@@ -587,6 +587,12 @@ void SignalingClient::Impl::dispatch(const proto::ServerMessage &message)
 					       cb.candidate(m);
 			       });
 		       },
+		       [&](const proto::RelayedReconnect &m) {
+			       deliver([&](Callbacks &cb) {
+				       if (cb.reconnect)
+					       cb.reconnect(m);
+			       });
+		       },
 		       [&](const proto::ChatLine &m) {
 			       deliver([&](Callbacks &cb) {
 				       if (cb.chat)
@@ -701,9 +707,14 @@ bool SignalingClient::connect(const std::string &server, JoinRequest join, std::
 	std::optional<std::string> token;
 	if (join.token)
 		token = valid_utf8(*join.token);
-	std::string join_text =
-	    proto::join_json(valid_utf8(join.room), valid_utf8(join.name),
-			     token ? std::optional<std::string_view>(*token) : std::nullopt);
+	std::optional<std::string> resume;
+	if (join.resume)
+		resume = valid_utf8(*join.resume);
+	auto view = [](const std::optional<std::string> &v) {
+		return v ? std::optional<std::string_view>(*v) : std::nullopt;
+	};
+	std::string join_text = proto::join_json(valid_utf8(join.room), valid_utf8(join.name),
+						 view(token), view(resume));
 	impl_->log_id = "signaling " + join.room + " at " + *url;
 	impl_->post([url = *std::move(url), join_text = std::move(join_text)](Impl &impl) {
 		impl.join_text = join_text;
@@ -739,6 +750,15 @@ void SignalingClient::send_candidate(const std::string &to, unsigned mline_index
 	}
 	impl_->enqueue(proto::candidate_json(
 	    proto::Candidate{to, std::move(candidate), mline_index, std::nullopt}));
+}
+
+void SignalingClient::send_reconnect(const std::string &to)
+{
+	if (!is_utf8(to)) {
+		GST_WARNING_ID(impl_->log_id.c_str(), "dropping a reconnect that is not UTF-8");
+		return;
+	}
+	impl_->enqueue(proto::reconnect_json(to));
 }
 
 void SignalingClient::send_chat(std::string text)

@@ -41,6 +41,8 @@ public:
 		std::function<void(const protocol::RelayedOffer &)> offer;
 		std::function<void(const protocol::RelayedAnswer &)> answer;
 		std::function<void(const protocol::RelayedCandidate &)> candidate;
+		/* (1.1) the peer asks us to offer it a new connection. */
+		std::function<void(const protocol::RelayedReconnect &)> reconnect;
 		std::function<void(const protocol::ChatLine &)> chat;
 		/* An `error` message from the server (room-full, unauthorized, …). */
 		std::function<void(const protocol::Error &)> error;
@@ -53,6 +55,9 @@ public:
 		std::string room;
 		std::string name;
 		std::optional<std::string> token;
+		/* (1.1) welcome.resume of an earlier connection: the same id
+		 * back if the server still takes it. */
+		std::optional<std::string> resume;
 	};
 
 	SignalingClient(GMainContext *context, Callbacks callbacks);
@@ -71,6 +76,7 @@ public:
 	void send_offer(const std::string &to, std::string sdp);
 	void send_answer(const std::string &to, std::string sdp);
 	void send_candidate(const std::string &to, unsigned mline_index, std::string candidate);
+	void send_reconnect(const std::string &to);
 	void send_chat(std::string text);
 	void send_media(bool audio, bool video);
 
