@@ -133,6 +133,7 @@ struct RoomRegistry::Impl {
 	std::unordered_map<ConnectionId, Connection> connections;
 	std::unordered_map<std::string, Room> rooms;
 	std::unordered_map<std::string, Connection *> peers; /* by peer id, every room */
+	bool shutting_down = false;
 
 	Impl(RegistryConfig c, Outbox &o, const Clock &clk, IdGenerator g)
 	    : config(std::move(c)), outbox(o), clock(clk), ids(std::move(g))
@@ -199,6 +200,10 @@ struct RoomRegistry::Impl {
 			metrics.rooms--;
 			return;
 		}
+		/* The server is going: the others lose it too, and keep their
+		 * media (docs/protocol.md, "Keeping the call through failures"). */
+		if (shutting_down)
+			return;
 		SharedText left = share(protocol::peer_left_json(conn.peer_id));
 		for (Connection *other : room->members)
 			send(*other, left);
@@ -584,6 +589,11 @@ void RoomRegistry::received_binary(ConnectionId id, std::size_t size)
 	if (Connection *conn = impl_->admit(id, size))
 		impl_->send_error(*conn, ErrorCode::BadMessage,
 				  "binary frames are not part of the protocol");
+}
+
+void RoomRegistry::shutting_down()
+{
+	impl_->shutting_down = true;
 }
 
 void RoomRegistry::disconnected(ConnectionId id)

@@ -93,6 +93,10 @@ public:
 	/* One whole (reassembled) text frame, already known to be valid UTF-8. */
 	void received_text(ConnectionId conn, std::string_view frame);
 	void received_binary(ConnectionId conn, std::size_t size);
+	/* The server shuts down: the connections that close from now on leave
+	 * their rooms without `peer-left` to the others, who keep their peer
+	 * connections and rejoin with resume. */
+	void shutting_down();
 	/* The connection is gone (closed, failed, timed out). Idempotent. */
 	void disconnected(ConnectionId conn);
 	/* Nothing arrived from it for the liveness timeout: forgotten like

@@ -842,6 +842,7 @@ void SignalingServer::Impl::shutdown(std::function<void()> done)
 		std::lock_guard lock(registry_lock);
 		g_message("shutting down: closing %" G_GINT64_FORMAT " connections",
 			  registry.metrics().connections);
+		registry.shutting_down();
 	}
 	workers_open = static_cast<unsigned>(workers.size());
 	shutdown_timer = attach_timeout(

@@ -111,6 +111,8 @@ template <typename T> constexpr const char *type_name()
 		return "answer";
 	else if constexpr (std::is_same_v<T, proto::RelayedCandidate>)
 		return "candidate";
+	else if constexpr (std::is_same_v<T, proto::RelayedReconnect>)
+		return "reconnect";
 	else if constexpr (std::is_same_v<T, proto::ChatLine>)
 		return "chat";
 	else if constexpr (std::is_same_v<T, proto::Pong>)

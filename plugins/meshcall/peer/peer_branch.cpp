@@ -146,6 +146,14 @@ std::shared_ptr<PeerBranch> PeerBranch::create(PeerHost &host,
 							  std::move(name), role, config));
 	branch->webrtc_ = ElementRef::ref(webrtc);
 	branch->connect_webrtc_signals();
+	/* A rebuilt connection's webrtcbin meets the old one, still being
+	 * removed, in the bin: names must differ there. */
+	for (unsigned n = 2;
+	     GstElement *same = gst_bin_get_by_name(host.bin(), GST_OBJECT_NAME(webrtc)); n++) {
+		gst_object_unref(same);
+		g_autofree char *other = g_strdup_printf("webrtc-%s-%u", branch->id_.c_str(), n);
+		gst_object_set_name(GST_OBJECT(webrtc), other);
+	}
 	gst_bin_add(host.bin(), webrtc);
 	gst_element_sync_state_with_parent(webrtc);
 	return branch;

@@ -113,6 +113,23 @@ TEST_F(ResumeTest, AResumeAfterTheLivenessTimeoutGivesPeerJoined)
 	expect_all_quiet();
 }
 
+/* A server going down says peer-left to nobody: every peer loses the server
+ * alike, keeps its peer connections and resumes on the next server. */
+TEST_F(ResumeTest, WhileShuttingDownNobodyIsToldPeerLeft)
+{
+	join(1, "demo", "alice");
+	join_new(2, "demo", "bob");
+	join_new(3, "demo", "carol");
+	drain(1);
+	drain(2);
+	registry().shutting_down();
+	registry().disconnected(1);
+	registry().disconnected(2);
+	registry().timed_out(3);
+	expect_all_quiet();
+	EXPECT_TRUE(registry().snapshot("demo").peers.empty());
+}
+
 TEST_F(ResumeTest, ATakeoverClosesTheOldConnectionWith1001AndNobodyHearsOfIt)
 {
 	proto::Welcome a = join(1, "demo", "alice");
