@@ -12,6 +12,8 @@ PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice libnice-dev
   gstreamer1.0-libav gstreamer1.0-x iproute2 util-linux
+  # The tests that cut a path between peers inside their private namespace.
+  nftables
   desktop-file-utils gstreamer1.0-plugins-base-apps
   chromium
   # Python iterates the nested values (GstValueArray, GstValueList) of

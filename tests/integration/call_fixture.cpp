@@ -533,11 +533,25 @@ unsigned FlowMonitor::samples() const
 
 void FlowMonitor::sample()
 {
-	std::vector<std::uint64_t> frames;
-	for (const auto &s : state_) {
-		auto all = s.stream.at->video_frames_rx();
-		auto it = all.find(s.stream.peer);
-		frames.push_back(it == all.end() ? 0 : it->second);
+	/* One get-stats per pipeline, each reading timed on its own: a
+	 * pipeline whose get-stats is slow (a webrtcbin busy negotiating
+	 * answers late) must not make the others' streams look stalled. */
+	std::vector<std::uint64_t> frames(state_.size());
+	std::vector<Clock::time_point> read_at(state_.size());
+	std::map<const CallPeer *,
+		 std::pair<std::map<std::string, std::uint64_t>, Clock::time_point>>
+	    by_peer;
+	for (size_t i = 0; i < state_.size(); i++) {
+		const CallPeer *at = state_[i].stream.at;
+		auto it = by_peer.find(at);
+		if (it == by_peer.end()) {
+			auto all = at->video_frames_rx();
+			it =
+			    by_peer.emplace(at, std::make_pair(std::move(all), Clock::now())).first;
+		}
+		auto f = it->second.first.find(state_[i].stream.peer);
+		frames[i] = f == it->second.first.end() ? 0 : f->second;
+		read_at[i] = it->second.second;
 	}
 	auto now = Clock::now();
 	std::lock_guard l(lock_);
@@ -547,8 +561,8 @@ void FlowMonitor::sample()
 	for (size_t i = 0; i < state_.size(); i++) {
 		State &s = state_[i];
 		if (frames[i] > s.frames) {
-			s.max_gap = std::max(s.max_gap, now - s.last_increase);
-			s.last_increase = now;
+			s.max_gap = std::max(s.max_gap, read_at[i] - s.last_increase);
+			s.last_increase = read_at[i];
 		}
 		s.frames = frames[i];
 	}

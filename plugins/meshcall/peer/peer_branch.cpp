@@ -516,6 +516,76 @@ void PeerBranch::report_failure(const char *why)
 		signaling->connection_failed(shared_from_this());
 }
 
+void PeerBranch::watch_arrivals()
+{
+	if (watching_)
+		return;
+	watching_ = true;
+	/* Everything from the peer enters through webrtcbin's nicesrc (one
+	 * with max-bundle and rtcp-mux). */
+	unsigned probes = 0;
+	GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtc_.get()));
+	GValue item = G_VALUE_INIT;
+	while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+		auto *element = GST_ELEMENT(g_value_get_object(&item));
+		GstElementFactory *factory = gst_element_get_factory(element);
+		if (factory && g_str_equal(GST_OBJECT_NAME(factory), "nicesrc")) {
+			if (GstPad *src = gst_element_get_static_pad(element, "src")) {
+				gst_pad_add_probe(
+				    src,
+				    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
+						    GST_PAD_PROBE_TYPE_BUFFER_LIST),
+				    [](GstPad *, GstPadProbeInfo *, gpointer d) {
+					    auto *last = static_cast<
+						std::shared_ptr<std::atomic<std::int64_t>> *>(d);
+					    (*last)->store(g_get_monotonic_time(),
+							   std::memory_order_relaxed);
+					    return GST_PAD_PROBE_OK;
+				    },
+				    new std::shared_ptr<std::atomic<std::int64_t>>(
+					last_arrival_us_),
+				    [](gpointer d) {
+					    delete static_cast<
+						std::shared_ptr<std::atomic<std::int64_t>> *>(d);
+				    });
+				gst_object_unref(src);
+				probes++;
+			}
+		}
+		g_value_reset(&item);
+	}
+	g_value_unset(&item);
+	gst_iterator_free(it);
+	GST_INFO_OBJECT(webrtc_.get(), "watching arrivals on %u nicesrc", probes);
+	last_arrival_us_->store(g_get_monotonic_time());
+	g_timeout_add_full(
+	    G_PRIORITY_DEFAULT, 1000,
+	    [](gpointer d) -> gboolean {
+		    auto self = static_cast<std::weak_ptr<PeerBranch> *>(d)->lock();
+		    if (!self || self->failed_)
+			    return G_SOURCE_REMOVE;
+		    {
+			    std::lock_guard l(self->lock_);
+			    if (self->removing_)
+				    return G_SOURCE_REMOVE;
+		    }
+		    const std::int64_t silent =
+			g_get_monotonic_time() - self->last_arrival_us_->load();
+		    if (silent < std::int64_t(kDisconnectedLimitMs) * 1000)
+			    return G_SOURCE_CONTINUE;
+		    self->report_failure("nothing arrived from this peer for 5 s");
+		    return G_SOURCE_REMOVE;
+	    },
+	    new std::weak_ptr<PeerBranch>(weak_from_this()),
+	    [](gpointer d) { delete static_cast<std::weak_ptr<PeerBranch> *>(d); });
+}
+
+bool PeerBranch::connected_once()
+{
+	std::lock_guard l(lock_);
+	return connected_once_;
+}
+
 bool PeerBranch::took_offer()
 {
 	std::lock_guard l(lock_);
@@ -527,9 +597,13 @@ void PeerBranch::on_connection_state()
 	GstWebRTCPeerConnectionState state;
 	g_object_get(webrtc_.get(), "connection-state", &state, nullptr);
 	GST_INFO_OBJECT(webrtc_.get(), "connection state %d", state);
-	if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+	if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
 		request_join_keyframe(); /* ICE states are not always notified */
-	else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+		invoke_on([weak = weak_from_this()] {
+			if (auto self = weak.lock())
+				self->watch_arrivals();
+		});
+	} else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
 		report_failure("the connection to this peer failed (ICE or DTLS)");
 }
 
@@ -711,7 +785,10 @@ PeerStats PeerBranch::stats()
 		if (removing_)
 			return out;
 	}
-	query_transport_stats(webrtc_, out);
+	/* A failed connection has no transport to report, and its webrtcbin
+	 * may be slow to say so. */
+	if (!failed_)
+		query_transport_stats(webrtc_, out);
 	return out;
 }
 

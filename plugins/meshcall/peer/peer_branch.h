@@ -78,6 +78,10 @@ public:
 	/* A connection disconnected this long counts as failed
 	 * (docs/protocol.md, "Reconnect"). */
 	static constexpr guint kDisconnectedLimitMs = 5000;
+	/* Monotonic µs since the branch was made. */
+	std::int64_t age_us() const { return g_get_monotonic_time() - created_us_; }
+	/* Has its connection ever come up? */
+	bool connected_once();
 
 	/* Offerer: links the send branches with our own payload types, then
 	 * sends the offer. */
@@ -115,6 +119,13 @@ private:
 	void on_ice_connection_state();
 	/* Once: marks the branch failed and tells the signaling side. */
 	void report_failure(const char *why);
+	/* Connected: from now on, a peer from which nothing at all arrives
+	 * (no RTP, RTCP, STUN or DTLS) for kDisconnectedLimitMs is taken for
+	 * disconnected that long, and its connection for failed. libnice
+	 * 0.1.21 as webrtcbin 1.22 sets it up never notices a dead path (no
+	 * consent freshness; its keepalive checks took ~50 s here). Main
+	 * context. */
+	void watch_arrivals();
 	/* Once per peer, when its connection comes up (docs/design.md, "Keyframe
 	 * on join"). */
 	void request_join_keyframe();
@@ -149,6 +160,12 @@ private:
 	std::function<void()> removal_done_;				   /* guarded by lock_ */
 	bool connected_once_ = false; /* join keyframe asked for; guarded by lock_ */
 	std::atomic<bool> failed_{false};
+	const std::int64_t created_us_ = g_get_monotonic_time();
+	/* Monotonic µs of the last packet from the peer; 0: none yet. Shared
+	 * with the probes on webrtcbin's nicesrc, which may outlive us. */
+	std::shared_ptr<std::atomic<std::int64_t>> last_arrival_us_ =
+	    std::make_shared<std::atomic<std::int64_t>>(0);
+	bool watching_ = false; /* main context */
 	/* Counts ICE "disconnected" spells, so a check set for one spell
 	 * ignores the later ones. */
 	std::atomic<unsigned> disconnected_spell_{0};

@@ -24,6 +24,9 @@ namespace
  * starts again. */
 constexpr unsigned kRetryDelaysS[] = {1, 2, 4, 8, 16, 30};
 constexpr std::int64_t kRetryForgetUs = 60 * G_USEC_PER_SEC;
+/* A new connection of ours younger than this that has not come up yet is
+ * still being set up. */
+constexpr std::int64_t kOfferInFlightUs = 10 * G_USEC_PER_SEC;
 
 /* Runs `f(self)` on the default main context after `ms`, unless the session
  * is gone by then. */
@@ -418,6 +421,14 @@ void RoomSession::on_reconnect(const proto::RelayedReconnect &m)
 	auto branch = find_peer(m.from);
 	if (!branch) {
 		GST_DEBUG_OBJECT(listener_.bin(), "reconnect from %s, not a peer of ours",
+				 m.from.c_str());
+		return;
+	}
+	/* Both ends may see a connection fail at once: then our new offer
+	 * may already be on its way, and answers the request. */
+	if (branch->role() == PeerBranch::Role::Offerer && !branch->failed() &&
+	    !branch->connected_once() && branch->age_us() < kOfferInFlightUs) {
+		GST_DEBUG_OBJECT(listener_.bin(), "reconnect from %s: our new offer is on its way",
 				 m.from.c_str());
 		return;
 	}
