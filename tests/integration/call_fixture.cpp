@@ -501,19 +501,26 @@ void FlowMonitor::stop()
 	sample();
 	std::lock_guard l(lock_);
 	for (auto &s : state_)
-		s.max_gap = std::max(s.max_gap, last_sample_ - s.last_increase);
+		if (last_sample_ - s.last_increase > s.max_gap) {
+			s.max_gap = last_sample_ - s.last_increase;
+			s.max_gap_end = last_sample_;
+		}
 }
 
-FlowMonitor::Clock::duration FlowMonitor::max_gap(std::string *which) const
+FlowMonitor::Clock::duration FlowMonitor::max_gap(std::string *which,
+						  Clock::time_point *ended) const
 {
 	std::lock_guard l(lock_);
 	Clock::duration worst{};
 	for (const auto &s : state_) {
-		auto gap = std::max(s.max_gap, last_sample_ - s.last_increase);
+		const bool open = last_sample_ - s.last_increase > s.max_gap;
+		auto gap = open ? last_sample_ - s.last_increase : s.max_gap;
 		if (gap >= worst) {
 			worst = gap;
 			if (which)
 				*which = s.stream.at->options().name + " <- " + s.stream.peer;
+			if (ended)
+				*ended = open ? last_sample_ : s.max_gap_end;
 		}
 	}
 	return worst;
@@ -561,7 +568,10 @@ void FlowMonitor::sample()
 	for (size_t i = 0; i < state_.size(); i++) {
 		State &s = state_[i];
 		if (frames[i] > s.frames) {
-			s.max_gap = std::max(s.max_gap, read_at[i] - s.last_increase);
+			if (read_at[i] - s.last_increase > s.max_gap) {
+				s.max_gap = read_at[i] - s.last_increase;
+				s.max_gap_end = read_at[i];
+			}
 			s.last_increase = read_at[i];
 		}
 		s.frames = frames[i];

@@ -165,8 +165,10 @@ public:
 
 	/* Stops sampling, after one last sample. */
 	void stop();
-	/* The longest stall of any stream (up to the last sample). */
-	Clock::duration max_gap(std::string *which = nullptr) const;
+	/* The longest stall of any stream (up to the last sample), and when it
+	 * ended (`ended`: the sample that saw frames again). */
+	Clock::duration max_gap(std::string *which = nullptr,
+				Clock::time_point *ended = nullptr) const;
 	/* The longest time between two samples (how late the timer ran). */
 	Clock::duration max_interval() const;
 	unsigned samples() const;
@@ -177,6 +179,7 @@ private:
 		std::uint64_t frames = 0;
 		Clock::time_point last_increase = Clock::now();
 		Clock::duration max_gap{};
+		Clock::time_point max_gap_end{};
 	};
 
 	void sample();

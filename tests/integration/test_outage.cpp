@@ -9,6 +9,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "call_fixture.h"
@@ -153,6 +156,80 @@ TEST_F(Outage, ServerKilledMediaGoesOnAndIdsComeBack)
 TEST_F(Outage, ServerStoppedMediaGoesOnAndIdsComeBack)
 {
 	outage(SIGTERM);
+}
+
+/* The local ports of the established TCP connections to `port`. */
+std::set<std::string> client_ports(int port)
+{
+	std::string out, err;
+	std::set<std::string> ports;
+	if (!run_command(
+		{"ss", "-Htn", "state", "established", "dport", "=", ":" + std::to_string(port)},
+		nullptr, &out, &err))
+		return ports;
+	std::istringstream lines(out);
+	std::string line;
+	while (std::getline(lines, line)) {
+		/* Recv-Q Send-Q Local:Port Peer:Port */
+		std::istringstream fields(line);
+		std::string recv_q, send_q, local;
+		fields >> recv_q >> send_q >> local;
+		auto colon = local.rfind(':');
+		if (colon != std::string::npos)
+			ports.insert(local.substr(colon + 1));
+	}
+	return ports;
+}
+
+/* A's signaling connection dies silently (its packets dropped in this
+ * test's namespace): A notices the silence (20 s), rejoins with its resume
+ * long before the server's 45 s liveness rule, and takes its id over; the
+ * server drops the stale connection without peer-left, B hears nothing of
+ * it, and media never stopped. */
+TEST_F(Outage, ASilentlyDeadConnectionIsTakenOver)
+{
+	auto a = std::make_unique<CallPeer>(server.ws_url(), "room", PeerOptions{"A", kRed, 440});
+	ASSERT_TRUE(a->play());
+	ASSERT_WAIT(!a->id().empty(), kMediaTimeout);
+	const std::set<std::string> ports = client_ports(server.port());
+	ASSERT_EQ(ports.size(), 1u) << "A's signaling connection, and no other";
+	const std::string a_port = *ports.begin();
+	auto b = std::make_unique<CallPeer>(server.ws_url(), "room", PeerOptions{"B", kGreen, 660});
+	ASSERT_TRUE(b->play());
+	ASSERT_WAIT(!b->id().empty(), kMediaTimeout);
+	peers.push_back(std::move(a));
+	peers.push_back(std::move(b));
+	ASSERT_WAIT(everyone_sees_everyone(), kMediaTimeout);
+	const std::string a_id = peers[0]->id();
+
+	FlowMonitor flow(all_streams());
+	std::string cmd = "nft -f - <<'EOF'\ntable inet dead {\n chain out { type filter hook "
+			  "output priority 0;\n  tcp sport " +
+			  a_port + " drop\n  tcp dport " + a_port + " drop\n }\n}\nEOF\n";
+	ASSERT_EQ(std::system(cmd.c_str()), 0);
+	const auto cut = std::chrono::steady_clock::now();
+	auto takeovers = [&] {
+		HttpResponse r = http_request("GET", server.base_url() + "/metrics");
+		return metric_sum(r.body, "meshcall_resume_takeovers_total");
+	};
+	/* Well before the server's own 45 s liveness rule would drop A. */
+	ASSERT_WAIT(takeovers() >= 1, 40);
+	const double after =
+	    std::chrono::duration<double>(std::chrono::steady_clock::now() - cut).count();
+	pump_for(1.0);
+	flow.stop();
+	EXPECT_EQ(peers[0]->id(), a_id);
+	EXPECT_EQ(peers[1]->peer_left_count(), 0u) << "B was told A left";
+	EXPECT_TRUE(everyone_sees_everyone());
+	std::string which;
+	FlowMonitor::Clock::time_point ended;
+	const auto gap = flow.max_gap(&which, &ended);
+	EXPECT_LE(gap, kMaxGap) << "no frame " << which << " for " << ms(gap) << " ms, until "
+				<< ms(ended - cut) << " ms after the cut";
+	for (const auto &p : peers)
+		EXPECT_FALSE(p->error()) << p->options().name << ": " << *p->error();
+	std::printf("takeover %.1f s after the connection died; longest gap %.0f ms\n", after,
+		    ms(gap));
 }
 
 } // namespace

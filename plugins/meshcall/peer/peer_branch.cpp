@@ -432,6 +432,10 @@ void PeerBranch::on_remote_description_set()
 
 void PeerBranch::handle_answer(const std::string &sdp_text)
 {
+	{
+		std::lock_guard l(lock_);
+		answer_taken_ = true;
+	}
 	GstSDPMessage *sdp = nullptr;
 	if (gst_sdp_message_new_from_text(sdp_text.c_str(), &sdp) != GST_SDP_OK) {
 		host_.peer_warning(id_, "the peer's answer is not valid SDP");
@@ -584,6 +588,12 @@ bool PeerBranch::connected_once()
 {
 	std::lock_guard l(lock_);
 	return connected_once_;
+}
+
+bool PeerBranch::took_answer()
+{
+	std::lock_guard l(lock_);
+	return answer_taken_;
 }
 
 bool PeerBranch::took_offer()

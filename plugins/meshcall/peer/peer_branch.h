@@ -74,6 +74,8 @@ public:
 	bool failed() const { return failed_; }
 	/* handle_offer() was called: a later offer is for a new connection. */
 	bool took_offer();
+	/* handle_answer() was called (offerer). */
+	bool took_answer();
 
 	/* A connection disconnected this long counts as failed
 	 * (docs/protocol.md, "Reconnect"). */
@@ -155,6 +157,7 @@ private:
 	bool remote_set_ = false;					   /* guarded by lock_ */
 	bool offer_sent_ = false;					   /* guarded by lock_ */
 	bool offer_taken_ = false;					   /* guarded by lock_ */
+	bool answer_taken_ = false;					   /* guarded by lock_ */
 	std::vector<std::pair<unsigned, std::string>> pending_candidates_; /* guarded by lock_ */
 	int tee_pads_pending_ = 0;					   /* guarded by lock_ */
 	std::function<void()> removal_done_;				   /* guarded by lock_ */

@@ -394,6 +394,22 @@ void RoomSession::on_offer(const proto::RelayedOffer &m)
 		branch->handle_offer(m.sdp);
 		return;
 	}
+	/* Offers that cross (both sides rebuilt at once): the lower id keeps
+	 * its own, the higher one answers it, as the browser client does. */
+	if (branch->role() == PeerBranch::Role::Offerer && !branch->failed() &&
+	    !branch->took_answer()) {
+		std::string mine;
+		{
+			std::lock_guard l(lock_);
+			mine = peer_id_;
+		}
+		if (mine < m.from) {
+			GST_INFO_OBJECT(listener_.bin(),
+					"offer from %s crosses ours; it answers ours instead",
+					m.from.c_str());
+			return;
+		}
+	}
 	/* An offer for a connection we already have replaces it
 	 * (docs/protocol.md, "Client rules"): that is how the peer rebuilds a
 	 * failed one, and how two sides that disagree converge. */
