@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The room page: signaling over /ws (docs/protocol.md), one PeerLink per remote
-// peer, chat, mute, device switching, reconnect, and window.meshcall.
+// The room page: signaling over /ws (docs/protocol.md), the peers (peers.js),
+// chat, mute, device switching, rejoining with resume, and window.meshcall.
 
 import {LocalMedia} from './media.js';
-import {PeerLink} from './peers.js';
+import {Mesh} from './peers.js';
 import * as ui from './ui.js';
 
 const PING_MS = 15000;
 // A server silent this long is taken for lost, as a closed socket is: a hung
 // server or a dead path can leave the TCP connection open for minutes. Every
-// message counts, and our pings draw a pong at least every PING_MS.
+// message counts, and our pings draw a pong at least every PING_MS. A
+// connection that has not opened by then is given up the same way.
 const SILENCE_MS = 20000;
 const STATS_MS = 500;
+// Rejoining: 0.5 s doubling to 5 s (docs/protocol.md, "Resume").
 const BACKOFF_S = [0.5, 1, 2, 4, 5];
+const EVENTS_KEPT = 200;
 const NAME_KEY = 'meshcall.name';
 
 const $ = id => document.getElementById(id);
@@ -21,14 +24,36 @@ const params = new URLSearchParams(location.search);
 const room = decodeURIComponent(location.pathname.replace(/^\/r\//, ''));
 const media = new LocalMedia();
 const session = {
-  state: 'idle', id: null, name: null, capacity: null, error: null, iceServers: [],
-  peers: new Map(),  // id -> {id, name, audio, video, link}
+  state: 'idle', id: null, name: null, capacity: null, error: null,
+  resume: null,  // the last welcome.resume, sent with the next join
   inbound: {},
   negotiation: {offersSent: 0, offersReceived: 0, answersSent: 0, answersReceived: 0},
   chat: [],
-  reconnects: 0,
+  lastChat: {ts: -Infinity, seq: 0},  // the newest line shown
+  reconnects: 0,  // welcomes after losing the server
+  resumes: 0,     // of those, welcomes that gave our id back
+  events: [],     // what happened to peers and connections, for window.meshcall
 };
+const mesh = new Mesh({
+  media,
+  send,
+  counters: session.negotiation,
+  inRoom: () => session.state === 'joined',
+  selfId: () => session.id,
+  onshow: showPeer,
+  onremove: id => {
+    delete session.inbound[id];
+    ui.removePeer(id);
+  },
+  onerror: (entry, text) => ui.setStatus(session.state, `${text} (with ${entry.name || 'a peer'})`),
+  onevent: (type, id) => {
+    session.events.push({ts: Date.now(), type, id});
+    if (session.events.length > EVENTS_KEPT)
+      session.events.splice(0, session.events.length - EVENTS_KEPT);
+  },
+});
 let ws = null;
+let resumeSent = false;  // the join on this socket carried session.resume
 let pingTimer = 0;
 let silenceTimer = 0;
 let lastHeard = 0;
@@ -89,16 +114,30 @@ function explainError(code, message) {
 
 // ---- signaling ------------------------------------------------------------
 
+// True when the message went out. Before the welcome only join and ping may.
 function send(msg) {
-  if (ws && ws.readyState === WebSocket.OPEN)
-    ws.send(JSON.stringify(msg));
+  if (!ws || ws.readyState !== WebSocket.OPEN)
+    return false;
+  if (session.state !== 'joined' && msg.type !== 'join' && msg.type !== 'ping')
+    return false;
+  ws.send(JSON.stringify(msg));
+  return true;
 }
 
 function connect() {
   clearTimeout(retryTimer);
+  clearInterval(pingTimer);
+  clearInterval(silenceTimer);
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   const socket = new WebSocket(url);
   ws = socket;
+  lastHeard = Date.now();
+  silenceTimer = setInterval(() => {
+    if (socket === ws && Date.now() - lastHeard > SILENCE_MS) {
+      lost();  // ws is cleared first, so this socket's late close is ignored
+      socket.close();
+    }
+  }, 1000);
   socket.addEventListener('open', () => {
     const join = {type: 'join', room};
     const token = params.get('token');
@@ -108,15 +147,12 @@ function connect() {
       join.name = name;
     if (token)
       join.token = token;
+    resumeSent = !!session.resume;
+    if (resumeSent)
+      join.resume = session.resume;
     send(join);
     pingTimer = setInterval(() => send({type: 'ping'}), PING_MS);
     lastHeard = Date.now();
-    silenceTimer = setInterval(() => {
-      if (socket === ws && Date.now() - lastHeard > SILENCE_MS) {
-        lost();  // ws is cleared first, so this socket's late close is ignored
-        socket.close();
-      }
-    }, 1000);
   });
   socket.addEventListener('message', e => {
     if (socket !== ws)
@@ -137,12 +173,13 @@ function connect() {
   });
 }
 
-// The socket closed without us asking: drop the calls and come back.
+// The socket closed without us asking: come back, asking for our id again.
+// The calls go on meanwhile: media goes from peer to peer (docs/protocol.md,
+// "Client rules").
 function lost() {
   clearInterval(pingTimer);
   clearInterval(silenceTimer);
   ws = null;
-  teardownPeers();
   if (session.state !== 'joining' && session.state !== 'joined' &&
       session.state !== 'reconnecting')
     return;
@@ -151,7 +188,7 @@ function lost() {
   const delay = BACKOFF_S[Math.min(retries, BACKOFF_S.length - 1)];
   retries++;
   setState('reconnecting', everJoined
-    ? 'Connection to the server lost — reconnecting…'
+    ? 'Connection to the server lost — reconnecting. Calls in progress go on.'
     : 'Cannot reach the server — retrying…');
   retryTimer = setTimeout(connect, delay * 1000);
 }
@@ -168,18 +205,20 @@ function disconnect(sayLeave) {
       socket.send(JSON.stringify({type: 'leave'}));
     socket.close(1000);
   }
-  teardownPeers();
+  session.resume = null;  // after a deliberate leave, a join is a fresh one
+  mesh.clear();
 }
 
 function handle(msg) {
   switch (msg.type) {
   case 'welcome': return onWelcome(msg);
-  case 'peer-joined': return addPeer(msg.peer, false);
-  case 'peer-left': return dropPeer(msg.id);
-  case 'peer-media': return onPeerMedia(msg);
-  case 'offer': return linkFor(msg.from).answer(msg.sdp);
-  case 'answer': return session.peers.get(msg.from)?.link.accept(msg.sdp);
-  case 'candidate': return linkFor(msg.from).addCandidate(msg);
+  case 'peer-joined': return mesh.peerJoined(msg.peer);
+  case 'peer-left': return mesh.remove(msg.id);
+  case 'peer-media': return mesh.peerMedia(msg);
+  case 'offer': return mesh.offer(msg.from, msg.sdp);
+  case 'answer': return mesh.answer(msg.from, msg.sdp);
+  case 'candidate': return mesh.candidate(msg);
+  case 'reconnect': return mesh.reconnect(msg.from);
   case 'chat': return onChat(msg);
   case 'error': return onError(msg);
   default: return undefined;  // pong, and whatever a later protocol adds
@@ -187,87 +226,37 @@ function handle(msg) {
 }
 
 function onWelcome(msg) {
+  // Our id back: the others may still hold their connections to us.
+  const resumed = resumeSent && session.id !== null && msg.id === session.id;
   session.id = msg.id;
   session.name = msg.name;
   session.capacity = msg.capacity;
-  session.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+  session.resume = typeof msg.resume === 'string' ? msg.resume : null;
+  mesh.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
   retries = 0;
-  if (lostAfterJoin)
+  if (lostAfterJoin) {
     session.reconnects++;
+    if (resumed)
+      session.resumes++;
+  }
   lostAfterJoin = false;
   everJoined = true;
   setState('joined', `You are in room ${msg.room} as ${msg.name}.`);
-  mergeHistory(Array.isArray(msg.history) ? msg.history : []);
+  for (const line of Array.isArray(msg.history) ? msg.history : [])
+    onChat(line);
   refreshSelf();
   // Peers assume a newcomer has camera and microphone on; say otherwise.
   if (!media.sending('audio') || !media.sending('video'))
     sendMediaState();
-  // The joiner offers (docs/protocol.md, "Rooms and roles"): one offer to
-  // every peer already here.
-  for (const peer of msg.peers || [])
-    addPeer(peer, true);
-}
-
-function addPeer(peer, offer) {
-  if (!peer || typeof peer.id !== 'string')
-    return;
-  const entry = session.peers.get(peer.id) || newPeer(peer.id);
-  entry.name = String(peer.name ?? '');
-  entry.audio = peer.audio !== false;
-  entry.video = peer.video !== false;
-  showPeer(entry);
-  if (offer)
-    entry.link.offer();
-}
-
-function newPeer(id) {
-  const entry = {id, name: '', audio: true, video: true, link: null};
-  entry.link = new PeerLink(id, {
-    iceServers: session.iceServers,
-    media,
-    send,
-    counters: session.negotiation,
-    onchange: () => showPeer(entry),
-    onerror: text => ui.setStatus(session.state, `${text} (with ${entry.name || 'a peer'})`),
-  });
-  session.peers.set(id, entry);
-  return entry;
-}
-
-// Offers and candidates may come before peer-joined would have told us the name.
-function linkFor(id) {
-  return (session.peers.get(id) || newPeer(id)).link;
+  // The joiner offers (docs/protocol.md, "Rooms and roles"), except where a
+  // connection survived the outage ("Client rules").
+  mesh.welcome(Array.isArray(msg.peers) ? msg.peers : [], resumed);
 }
 
 function showPeer(entry) {
-  if (session.peers.get(entry.id) !== entry)
+  if (mesh.get(entry.id) !== entry)
     return;
   ui.showPeer(plainPeer(entry), entry.link.remoteStream);
-}
-
-function dropPeer(id) {
-  const entry = session.peers.get(id);
-  if (entry) {
-    entry.link.close();
-    session.peers.delete(id);
-  }
-  delete session.inbound[id];
-  ui.removePeer(id);
-}
-
-function teardownPeers() {
-  for (const id of [...session.peers.keys()])
-    dropPeer(id);
-  ui.removeAllPeers();
-}
-
-function onPeerMedia(msg) {
-  const entry = session.peers.get(msg.id);
-  if (!entry)
-    return;
-  entry.audio = msg.audio !== false;
-  entry.video = msg.video !== false;
-  showPeer(entry);
 }
 
 function onError(msg) {
@@ -297,30 +286,26 @@ function chatLine(msg) {
     text: String(msg.text ?? ''), ts: msg.ts};
 }
 
+// A welcome after a reconnect repeats lines we have shown (the same server:
+// the same seq and ts) or holds only newer ones (a restarted server: seq
+// starts at 1 again, its clock went on). So a line not newer than the last
+// one shown, by ts then seq, is skipped.
 function onChat(msg) {
-  if (session.chat.some(l => l.seq === msg.seq))
+  const ts = Number(msg.ts) || 0;
+  const seq = Number(msg.seq) || 0;
+  const last = session.lastChat;
+  if (ts < last.ts || (ts === last.ts && seq <= last.seq))
     return;
-  const line = chatLine(msg);
-  session.chat.push(line);
-  ui.appendChat(line, session.id);
-}
-
-// After a reconnect the history overlaps what we have. If it contradicts it,
-// the room was emptied and made anew (a server restart; seq starts again at
-// 1): the old lines stay on screen, set apart, and the new room's count.
-function mergeHistory(history) {
-  const known = new Map(session.chat.map(l => [l.seq, l]));
-  const fits = history.every(h => {
-    const old = known.get(h.seq);
-    return !old || (old.from === h.from && old.text === h.text);
-  });
-  const lastSeq = lines => (lines.length ? lines[lines.length - 1].seq : 0);
-  if (session.chat.length && (!fits || lastSeq(history) < lastSeq(session.chat))) {
+  if (seq <= last.seq) {
+    // The room was made anew: the old lines stay on screen, set apart, and
+    // the new room's count.
     session.chat = [];
     ui.setChatApart('The room started afresh; the lines above are from before.');
   }
-  for (const h of history)
-    onChat(h);
+  session.lastChat = {ts, seq};
+  const line = chatLine(msg);
+  session.chat.push(line);
+  ui.appendChat(line, session.id);
 }
 
 // ---- local media ------------------------------------------------------------
@@ -359,7 +344,7 @@ async function switchDevice(kind, deviceId) {
   const hadTrack = !!media.tracks[kind];
   try {
     await media.switchDevice(kind, deviceId,
-      () => [...session.peers.values()].map(p => p.link.sender(kind)).filter(Boolean));
+      () => mesh.entries().map(p => p.link.sender(kind)).filter(Boolean));
     if (!hadTrack)
       sendMediaState();
   } catch (e) {
@@ -416,13 +401,29 @@ async function copyInvite() {
 
 // ---- stats ------------------------------------------------------------
 
-async function pollStats() {
-  for (const entry of [...session.peers.values()]) {
+// Media received per peer, counted over all its connections so far.
+async function inboundNow() {
+  const out = {};
+  for (const entry of mesh.entries()) {
     try {
-      const counts = await entry.link.inbound();
-      if (session.peers.get(entry.id) === entry)
-        session.inbound[entry.id] = counts;
+      const counts = await mesh.inbound(entry);
+      if (mesh.get(entry.id) === entry)
+        out[entry.id] = counts;
     } catch (e) { /* closed meanwhile */ }
+  }
+  return out;
+}
+
+let polling = false;
+
+async function pollStats() {
+  if (polling)
+    return;
+  polling = true;
+  try {
+    session.inbound = await inboundNow();
+  } finally {
+    polling = false;
   }
 }
 
@@ -430,7 +431,8 @@ async function pollStats() {
 
 function plainPeer(p) {
   return {id: p.id, name: p.name, audio: p.audio, video: p.video,
-    connectionState: p.link.connectionState};
+    connectionState: p.link.connectionState, iceConnectionState: p.link.iceConnectionState,
+    role: p.link.role, failed: p.link.failed, connections: p.connections};
 }
 
 function frozen(value) {
@@ -448,7 +450,7 @@ const view = {
   get name() { return session.name; },
   get capacity() { return session.capacity; },
   get error() { return frozen(session.error && {...session.error}); },
-  get participants() { return frozen([...session.peers.values()].map(plainPeer)); },
+  get participants() { return frozen(mesh.entries().map(plainPeer)); },
   get inbound() {
     return frozen(Object.fromEntries(Object.entries(session.inbound).map(([k, v]) => [k, {...v}])));
   },
@@ -458,6 +460,13 @@ const view = {
     return frozen(session.chat.map(l => ({seq: l.seq, from: l.from, name: l.name, text: l.text})));
   },
   get reconnects() { return session.reconnects; },
+  get resumes() { return session.resumes; },
+  // [{ts, type, id}]: peer-joined and peer-left (a tile added or removed),
+  // new-connection, connection-failed, reconnect-sent, reconnect-received,
+  // offer-crossed (one ignored for ours), grace-ended; the latest EVENTS_KEPT.
+  get events() { return frozen(session.events.map(e => ({...e}))); },
+  // Fresh counts, as in inbound, without waiting for the next poll.
+  async inboundNow() { return frozen(await inboundNow()); },
 };
 Object.defineProperty(window, 'meshcall', {value: Object.freeze(view), enumerable: true});
 

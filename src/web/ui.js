@@ -85,11 +85,6 @@ export function removePeer(id) {
     tile.remove();
 }
 
-export function removeAllPeers() {
-  for (const tile of $('tiles').querySelectorAll('.tile[data-peer-id]'))
-    tile.remove();
-}
-
 // The self tile: muted local preview of the camera, mirrored by the style sheet.
 export function showSelf(name, videoTrack, audioOn, videoOn) {
   const tile = $('tiles').querySelector('.tile.self');

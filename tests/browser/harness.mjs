@@ -14,7 +14,7 @@
 // MESHCALL_TEST_VERBOSE=1 streams every log line (server, pages' consoles,
 // test peers) to stderr; MESHCALL_CHROMIUM overrides /usr/bin/chromium.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { test } from 'node:test';
@@ -161,6 +161,21 @@ export class Server {
     this.child = null;
   }
 
+  // SIGKILL, and waits for the exit: the server vanishes without a word.
+  async kill() {
+    if (this.child) await stopChild(this.child, 'SIGKILL');
+    this.child = null;
+  }
+
+  // SIGSTOP or SIGCONT: the server hangs, or goes on. Only the PID we started.
+  signal(sig) {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) {
+      throw new Error(`meshcall-server is not running (${sig})`);
+    }
+    this.log.add('server', `sending ${sig} to ${this.child.pid}`);
+    process.kill(this.child.pid, sig);
+  }
+
   get origin() { return `http://${HOST}:${this.port}`; }
 
   roomUrl(room, name) {
@@ -209,6 +224,7 @@ export class TestPeer {
     this.joins = 0;
     this.events = [];
     this.stats = {}; // latest: {peerId: {video_frames, audio_buffers, connection_state}}
+    this.statsLog = []; // [{t, peers}]: every stats line, the latest 2000
     this.exit = null;
   }
 
@@ -237,6 +253,8 @@ export class TestPeer {
       }
       if (ev.event === 'stats') {
         peer.stats = ev.peers;
+        peer.statsLog.push({ t: Date.now(), peers: ev.peers });
+        if (peer.statsLog.length > 2000) peer.statsLog.splice(0, 500);
         return;
       }
       log.add(peer.label, l);
@@ -266,6 +284,20 @@ export class TestPeer {
   }
 
   chat() { return this.events.filter((e) => e.event === 'chat'); }
+
+  // Stats lines since `since` (ms) in which video from `peerId` had not grown
+  // since the line before: spells of at least one stats interval (500 ms)
+  // without a decoded frame. Returns [{t, frames}].
+  videoStalls(peerId, since) {
+    const lines = this.statsLog.filter((l) => l.t >= since);
+    const out = [];
+    for (let i = 1; i < lines.length; i++) {
+      const before = lines[i - 1].peers[peerId]?.video_frames ?? 0;
+      const now = lines[i].peers[peerId]?.video_frames ?? 0;
+      if (now <= before) out.push({ t: lines[i].t, frames: now });
+    }
+    return out;
+  }
 
   say(text) { this.child.stdin.write(text + '\n'); }
 
@@ -302,7 +334,7 @@ function readMeshcall() {
     state: m.state, id: m.id, room: m.room, name: m.name, capacity: m.capacity,
     error: pick(m.error), participants: pick(m.participants), inbound: pick(m.inbound),
     negotiation: pick(m.negotiation), local: pick(m.local), chat: pick(m.chat),
-    reconnects: m.reconnects,
+    reconnects: m.reconnects, resumes: m.resumes, events: pick(m.events),
   };
 }
 
@@ -334,6 +366,60 @@ export class Page {
   async received(peerId) {
     const inbound = await this.page.evaluate((id) => window.meshcall?.inbound?.[id] ?? null, peerId);
     return { video: inbound?.videoFrames ?? 0, audio: inbound?.audioPackets ?? 0 };
+  }
+
+  // Starts counting, inside the page, the video frames decoded from each of
+  // `peerIds` every `intervalMs` (window.meshcall.inboundNow). A gap is a
+  // time without a new frame, known from samples that saw the count stand
+  // still: from the last sample that saw it grow to the last one that did
+  // not, plus one interval. So the page's own stalls (a sample late because
+  // the page did not run, on a busy machine) are not taken for gaps in the
+  // media, which the decoder goes on with meanwhile. Read with frameGaps().
+  async watchFrames(peerIds, intervalMs = 100) {
+    await this.page.evaluate(({ peerIds, intervalMs }) => {
+      clearInterval(window.frameWatch?.timer);
+      const watch = { intervalMs, samples: 0, sampledAt: null, longestIntervalMs: 0, peers: {}, busy: false };
+      for (const id of peerIds) watch.peers[id] = { frames: null, grewAt: null, longestGapMs: 0, long: [] };
+      watch.timer = setInterval(async () => {
+        if (watch.busy) return;
+        watch.busy = true;
+        try {
+          const inbound = await window.meshcall.inboundNow();
+          const now = Date.now();
+          for (const [id, w] of Object.entries(watch.peers)) {
+            const frames = inbound[id]?.videoFrames ?? 0;
+            if (w.frames !== null && frames > w.frames) {
+              const gap = Math.min(now - w.grewAt, watch.sampledAt - w.grewAt + intervalMs);
+              w.longestGapMs = Math.max(w.longestGapMs, gap);
+              if (gap > 250 && w.long.length < 20) w.long.push({ at: now, gapMs: gap });
+            }
+            if (w.frames === null || frames > w.frames) w.grewAt = now;
+            w.frames = frames;
+          }
+          if (watch.sampledAt !== null) watch.longestIntervalMs = Math.max(watch.longestIntervalMs, now - watch.sampledAt);
+          watch.sampledAt = now;
+          watch.samples++;
+        } finally {
+          watch.busy = false;
+        }
+      }, intervalMs);
+      window.frameWatch = watch;
+    }, { peerIds, intervalMs });
+  }
+
+  // {samples, longestIntervalMs (between two samples), peers: {id: {frames,
+  // longestGapMs, long: [{at, gapMs}] (gaps over 250 ms, when they ended)}}},
+  // counting a gap still open at the last sample too.
+  async frameGaps() {
+    return this.page.evaluate(() => {
+      const watch = window.frameWatch;
+      const peers = {};
+      for (const [id, w] of Object.entries(watch.peers)) {
+        const open = w.grewAt === null ? Infinity : watch.sampledAt - w.grewAt;
+        peers[id] = { frames: w.frames, longestGapMs: Math.max(w.longestGapMs, open), long: w.long };
+      }
+      return { samples: watch.samples, longestIntervalMs: watch.longestIntervalMs, peers };
+    });
   }
 
   // Average colour [r, g, b] of the middle of the video in `peerId`'s tile,
@@ -381,9 +467,12 @@ export class Browser {
     return b;
   }
 
-  async open(room, name, { join = true } = {}) {
+  // `init`: a function run in the page before its own scripts (a test's
+  // probe or fault).
+  async open(room, name, { join = true, init = null } = {}) {
     const label = `page ${name}`;
     const context = await this.browser.newContext({ viewport: { width: 1024, height: 720 } });
+    if (init) await context.addInitScript(init);
     const page = await context.newPage();
     const p = new Page(this.log, label, context, page);
     page.on('console', (msg) => this.log.add(label, `console.${msg.type()}: ${msg.text()}`));
@@ -445,6 +534,7 @@ class Fixture {
     this.started = Date.now();
   }
 
+  // opts: {join, init} (Browser.open).
   async page(room, name, opts) {
     if (!this.browser) this.browser = await Browser.launch(this.log, this.server);
     const page = await this.browser.open(room, name, opts);
@@ -477,6 +567,59 @@ class Fixture {
     await Promise.all(this.peers.map((p) => p.stop()));
     await this.server.stop();
   }
+}
+
+// ---- network faults, inside the test's namespace ----
+
+// iproute2's tc, or null. This kernel has neither nftables' command nor tc's
+// drop action here (docs/design.md, fact 18), so a fault is a tbf that
+// drops whatever u32 sends to it.
+export function findTc() {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
+    const tc = path.join(dir || '.', 'tc');
+    try {
+      accessSync(tc, constants.X_OK);
+      return tc;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+async function run(log, argv) {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const code = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  log.add('net', `${argv.join(' ')} -> ${code}${out.trim() ? `: ${out.trim()}` : ''}`);
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${out.trim()}`);
+}
+
+// Drops every packet on lo (where all traffic between the namespace's own
+// addresses goes) except TCP to or from `keepPort`, the server's: every
+// peer connection loses its path, UDP and ICE-TCP alike, and signaling stays.
+export async function blockAllButPort(log, tc, keepPort) {
+  const t = (...args) => run(log, [tc, ...args]);
+  await t('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+  await t('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+  await t('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '8kbit');
+  // Every packet is larger than this bucket: tbf drops them all.
+  await t('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'tbf', 'rate', '8kbit',
+    'burst', '1', 'limit', '1');
+  for (const dir of ['sport', 'dport']) {
+    await t('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+      'match', 'ip', 'protocol', '6', '0xff', 'match', 'ip', dir, String(keepPort), '0xffff',
+      'flowid', '1:10');
+  }
+  await t('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'u32',
+    'match', 'u32', '0', '0', 'flowid', '1:20');
+}
+
+export async function unblock(log, tc) {
+  await run(log, [tc, 'qdisc', 'del', 'dev', 'lo', 'root']);
 }
 
 // ---- checks used by several tests ----
