@@ -571,9 +571,10 @@ class Fixture {
 
 // ---- network faults, inside the test's namespace ----
 
-// iproute2's tc, or null. This kernel has neither nftables' command nor tc's
-// drop action here (docs/design.md, fact 18), so a fault is a tbf that
-// drops whatever u32 sends to it.
+// iproute2's tc, or null: iproute2 is there wherever the namespace is (it
+// makes the veth pair). This kernel has no tc drop action (gact), so a fault
+// is a tbf that drops whatever u32 sends to it; unlike a drop in nftables'
+// output hook, the sender sees no error, as on a real dead path.
 export function findTc() {
   for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
     const tc = path.join(dir || '.', 'tc');
