@@ -91,12 +91,6 @@ async function restart(fx, signal) {
   }
   fx.note(`back: ${rel(back)} s, all listed: ${rel(listed)} s after the server went`);
   for (const page of [a, b]) {
-    for (const [id, x] of Object.entries(gaps[page.label].peers)) {
-      assert.ok(x.longestGapMs <= GAP_MS,
-        `${page.label}: ${x.longestGapMs} ms without a frame from ${label[id]} (at most ${GAP_MS})`);
-    }
-  }
-  for (const page of [a, b]) {
     const m = await page.meshcall();
     assert.equal(m.id, page.id, `${page.label} has a new id`);
     assert.equal(await page.page.getAttribute('#status', 'data-state'), 'joined');
@@ -118,4 +112,13 @@ async function restart(fx, signal) {
   }
   await expectFullMesh('media in all six directions after the restart', [a, b, p],
     { timeout: 2000, growTimeout: 2000 });
+  // Last, so that a failure here says the rest held. A machine much busier
+  // than its cores stalls Chromium's capture and decoding too, outage or not.
+  const load = `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`;
+  for (const page of [a, b]) {
+    for (const [id, x] of Object.entries(gaps[page.label].peers)) {
+      assert.ok(x.longestGapMs <= GAP_MS, `${page.label}: ${x.longestGapMs} ms without a frame ` +
+        `from ${label[id]} (at most ${GAP_MS}; ${load})`);
+    }
+  }
 }
