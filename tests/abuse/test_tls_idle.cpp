@@ -3,7 +3,6 @@
  * a thread of GLib's pool, and with 400 of them a wss join took over a
  * minute. Now the handshake starts only once the ClientHello is in, and
  * --tls-handshake-timeout closes the silent ones. */
-#include <glib/gstdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,33 +28,12 @@ class TlsIdleTest : public ServerTest
 {
 };
 
-struct CertificateDir {
-	std::string dir, cert, key;
-	~CertificateDir()
-	{
-		if (dir.empty())
-			return;
-		g_remove(cert.c_str());
-		g_remove(key.c_str());
-		g_rmdir(dir.c_str());
-	}
-};
-
 TEST_F(TlsIdleTest, SocketsThatNeverStartTlsNeitherBlockAJoinNorStay)
 {
-	CertificateDir files;
-	g_autoptr(GError) err = nullptr;
-	g_autofree char *dir = g_dir_make_tmp("meshcall-abuse-tls-XXXXXX", &err);
-	ASSERT_TRUE(dir) << err->message;
-	files.dir = dir;
-	files.cert = files.dir + "/c.pem";
-	files.key = files.dir + "/k.pem";
+	SelfSignedCert files;
 	std::string error;
-	ASSERT_TRUE(
-	    run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
-			 "/CN=127.0.0.1", "-days", "1", "-keyout", "k.pem", "-out", "c.pem"},
-			dir, nullptr, &error))
-	    << error;
+	ASSERT_TRUE(files.make(&error)) << error;
+	g_autoptr(GError) err = nullptr;
 	ASSERT_NO_FATAL_FAILURE(
 	    start_server({"--tls-cert", files.cert, "--tls-key", files.key,
 			  "--tls-handshake-timeout", std::to_string(kHandshakeTimeout)},

@@ -16,25 +16,6 @@ namespace
 
 constexpr const char *kHsts = "Strict-Transport-Security: max-age=31536000";
 
-struct SelfSignedCert {
-	std::string dir, cert, key;
-	SelfSignedCert()
-	{
-		g_autofree char *tmp = g_dir_make_tmp("meshcall-tls-policy-XXXXXX", nullptr);
-		if (!tmp)
-			return;
-		dir = tmp;
-		cert = dir + "/c.pem";
-		key = dir + "/k.pem";
-	}
-	~SelfSignedCert()
-	{
-		g_remove(cert.c_str());
-		g_remove(key.c_str());
-		g_rmdir(dir.c_str());
-	}
-};
-
 class TlsPolicyTest : public ServerTest
 {
 protected:
@@ -43,13 +24,8 @@ protected:
 		g_autofree char *openssl = g_find_program_in_path("openssl");
 		if (!openssl)
 			GTEST_SKIP() << "no openssl";
-		ASSERT_FALSE(files_.dir.empty());
 		std::string error;
-		ASSERT_TRUE(run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-					 "-subj", "/CN=127.0.0.1", "-days", "1", "-keyout", "k.pem",
-					 "-out", "c.pem"},
-					files_.dir.c_str(), nullptr, &error))
-		    << error;
+		ASSERT_TRUE(files_.make(&error)) << error;
 	}
 
 	void start_tls(const std::vector<std::string> &env = {})

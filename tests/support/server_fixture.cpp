@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "server_fixture.h"
 
+#include <glib/gstdio.h>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -483,6 +485,37 @@ double metric_sum(const std::string &text, std::string_view name_part, std::stri
 		sum += g_ascii_strtod(line.c_str() + value_at, nullptr);
 	}
 	return sum;
+}
+
+SelfSignedCert::~SelfSignedCert()
+{
+	if (dir.empty())
+		return;
+	g_remove(cert.c_str());
+	g_remove(key.c_str());
+	g_rmdir(dir.c_str());
+}
+
+bool SelfSignedCert::make(std::string *error)
+{
+	g_autoptr(GError) err = nullptr;
+	g_autofree char *tmp = g_dir_make_tmp("meshcall-cert-XXXXXX", &err);
+	if (!tmp) {
+		*error = err->message;
+		return false;
+	}
+	if (!run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+			  "/CN=127.0.0.1", "-days", "1", "-keyout", "k.pem", "-out", "c.pem"},
+			 tmp, nullptr, error)) {
+		g_remove((std::string(tmp) + "/c.pem").c_str());
+		g_remove((std::string(tmp) + "/k.pem").c_str());
+		g_rmdir(tmp);
+		return false;
+	}
+	dir = tmp;
+	cert = dir + "/c.pem";
+	key = dir + "/k.pem";
+	return true;
 }
 
 bool run_command(const std::vector<std::string> &args, const char *cwd, std::string *out,

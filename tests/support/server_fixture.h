@@ -231,6 +231,17 @@ HttpResponse http_request(const std::string &method, const std::string &url,
 double metric_sum(const std::string &text, std::string_view name_part,
 		  std::string_view label_part = {});
 
+/* A fresh self-signed certificate for 127.0.0.1 (openssl req) in a
+ * temporary directory, removed with it. */
+struct SelfSignedCert {
+	std::string dir, cert, key; /* empty until make() succeeded */
+	SelfSignedCert() = default;
+	SelfSignedCert(const SelfSignedCert &) = delete;
+	SelfSignedCert &operator=(const SelfSignedCert &) = delete;
+	~SelfSignedCert();
+	bool make(std::string *error);
+};
+
 /* Runs a command to completion (argv[0] looked up in PATH); true on exit 0. */
 bool run_command(const std::vector<std::string> &argv, const char *cwd, std::string *out,
 		 std::string *error);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* TLS: the server serves https/wss with the certificate it is given, and
  * nothing else on that port. */
-#include <glib/gstdio.h>
 
 #include "support/server_fixture.h"
 
@@ -26,34 +25,12 @@ class TlsTest : public ServerTest
 {
 };
 
-/* A temporary directory holding a fresh self-signed certificate for 127.0.0.1. */
-struct SelfSignedCert {
-	std::string dir, cert, key;
-	~SelfSignedCert()
-	{
-		if (dir.empty())
-			return;
-		g_remove(cert.c_str());
-		g_remove(key.c_str());
-		g_rmdir(dir.c_str());
-	}
-};
-
 TEST_F(TlsTest, TlsServesWssWithTheGivenCertificateOnly)
 {
 	SelfSignedCert files;
-	g_autoptr(GError) err = nullptr;
-	g_autofree char *dir = g_dir_make_tmp("meshcall-tls-XXXXXX", &err);
-	ASSERT_TRUE(dir) << err->message;
-	files.dir = dir;
-	files.cert = files.dir + "/c.pem";
-	files.key = files.dir + "/k.pem";
 	std::string error;
-	ASSERT_TRUE(
-	    run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
-			 "/CN=127.0.0.1", "-days", "1", "-keyout", "k.pem", "-out", "c.pem"},
-			dir, nullptr, &error))
-	    << error;
+	ASSERT_TRUE(files.make(&error)) << error;
+	g_autoptr(GError) err = nullptr;
 
 	/* See __lsan_default_options() above: the same holds for the server. */
 	ASSERT_NO_FATAL_FAILURE(start_server({"--tls-cert", files.cert, "--tls-key", files.key},
