@@ -362,6 +362,18 @@ export class Page {
     return m.id;
   }
 
+  // Sends a chat line as a user does.
+  async say(text) {
+    await this.page.fill('#chat-input', text);
+    await this.page.press('#chat-input', 'Enter');
+  }
+
+  // The texts of the chat log as shown, earlier rooms' lines included.
+  async chatShown() {
+    return this.page.$$eval('#chat-log .chat-line .chat-text, #chat-log .chat-line-earlier .chat-text',
+      (ls) => ls.map((l) => l.textContent));
+  }
+
   // Counters of media received from `peerId` (0 until known).
   async received(peerId) {
     const inbound = await this.page.evaluate((id) => window.meshcall?.inbound?.[id] ?? null, peerId);

@@ -6,7 +6,8 @@
 // outage and the rejoin. The pages show that they are reconnecting; within
 // 10 s of the restart the room lists all three again with the ids they had,
 // nobody saw anyone leave, and no connection was rebuilt (docs/protocol.md,
-// "Keeping the call through failures").
+// "Keeping the call through failures"). The restarted server counts chat
+// lines from 1 again: its first line still shows, and the old ones stay.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -43,6 +44,11 @@ async function restart(fx, signal) {
   await expectFullMesh('media in all six directions', [a, b, p]);
   const ids = [a.id, b.id, p.id].sort();
   assert.deepEqual(await roomIds(fx.server, room), ids);
+  await a.say('before the restart');
+  for (const page of [a, b]) {
+    await waitFor(`${page.label} to show the first line`, async () =>
+      (await page.chatShown()).includes('before the restart'));
+  }
   const before = {};
   for (const page of [a, b]) before[page.label] = await page.meshcall();
 
@@ -76,6 +82,7 @@ async function restart(fx, signal) {
       return m.state === 'joined' && m.resumes >= 1;
     }, { timeout: Math.max(1000, back + BACK_MS - Date.now()) });
   }
+  await b.say('after the restart');
   await new Promise((r) => setTimeout(r, SETTLE_MS));
 
   const label = { [a.id]: a.label, [b.id]: b.label, [p.id]: p.label };
@@ -104,6 +111,10 @@ async function restart(fx, signal) {
     assert.equal(m.participants.length, 2);
     const tiles = await page.page.$$eval('#tiles .tile[data-peer-id]', (ts) => ts.map((t) => t.dataset.peerId));
     assert.deepEqual(tiles.sort(), ids.filter((id) => id !== page.id));
+    assert.deepEqual(await page.chatShown(), ['before the restart', 'after the restart'],
+      `${page.label}'s chat log`);
+    assert.deepEqual(m.chat.map((l) => [l.seq, l.text]), [[1, 'after the restart']],
+      `${page.label}: the new room's lines`);
   }
   assert.deepEqual(p.events.filter((e) => e.event === 'peer-left'), [], 'gst-peer saw a peer leave');
   for (const from of [a, b]) {

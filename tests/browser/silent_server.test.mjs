@@ -3,7 +3,8 @@
 // is taken for lost once it has been silent for 20 s, as a closed socket is
 // (room.js, SILENCE_MS): the pages show that they are reconnecting, while
 // their media goes on. Once it runs again (SIGCONT), they are back in the
-// room with the ids they had.
+// room with the ids they had, and the history their welcome repeats shows
+// no line twice.
 import assert from 'node:assert/strict';
 import { roomTest, uniqueRoom, waitFor, waitFlowing } from './harness.mjs';
 
@@ -22,6 +23,11 @@ roomTest('silent server: the pages see it lost within 20 s, media goes on, and t
       'Alice <- Bob': (await a.received(b.id)).video, 'Bob <- Alice': (await b.received(a.id)).video,
     });
     await waitFlowing('video both ways', flowing);
+    await a.say('before the hang');
+    for (const page of [a, b]) {
+      await waitFor(`${page.label} to show the first line`, async () =>
+        (await page.chatShown()).includes('before the hang'));
+    }
     await a.watchFrames([b.id]);
     await b.watchFrames([a.id]);
 
@@ -61,4 +67,12 @@ roomTest('silent server: the pages see it lost within 20 s, media goes on, and t
     }
     fx.note(`both back in the room ${Date.now() - resumed} ms after SIGCONT`);
     await waitFlowing('video both ways after the server came back', flowing, { timeout: 15000, growTimeout: 5000 });
+    await b.say('after the hang');
+    for (const page of [a, b]) {
+      await waitFor(`${page.label} to show the second line`, async () =>
+        (await page.chatShown()).includes('after the hang'));
+      assert.deepEqual(await page.chatShown(), ['before the hang', 'after the hang'], `${page.label}'s chat log`);
+      assert.deepEqual((await page.meshcall()).chat.map((l) => [l.seq, l.text]),
+        [[1, 'before the hang'], [2, 'after the hang']]);
+    }
   });
