@@ -77,13 +77,13 @@ TEST_F(Reconnect, AFailedConnectionIsRebuiltAndTheThirdPeerNeverNotices)
 	auto b = peer("B", kGreen, 660, "127.0.0.3");
 	ASSERT_WAIT(!b->id().empty(), kMediaTimeout);
 	auto c = peer("C", kBlue, 880, "127.0.0.4");
-	ASSERT_WAIT(sees(*a, *b) && sees(*b, *a) && sees(*a, *c) && sees(*c, *a) &&
-			sees(*b, *c) && sees(*c, *b),
+	ASSERT_WAIT(sees(*a, *b) && sees(*b, *a) && sees(*a, *c) && sees(*c, *a) && sees(*b, *c) &&
+			sees(*c, *b),
 		    kMediaTimeout);
 
 	std::printf("A %s, B %s, C %s\n", a->id().c_str(), b->id().c_str(), c->id().c_str());
-	FlowMonitor untouched({{c.get(), a->id()}, {c.get(), b->id()}, {a.get(), c->id()},
-			       {b.get(), c->id()}});
+	FlowMonitor untouched(
+	    {{c.get(), a->id()}, {c.get(), b->id()}, {a.get(), c->id()}, {b.get(), c->id()}});
 	ASSERT_TRUE(nft("table inet blackout {\n"
 			" chain out { type filter hook output priority 0;\n"
 			"  ip saddr 127.0.0.2 ip daddr 127.0.0.3 drop\n"
@@ -102,7 +102,8 @@ TEST_F(Reconnect, AFailedConnectionIsRebuiltAndTheThirdPeerNeverNotices)
 	std::printf("failure seen after %.1f s\n",
 		    std::chrono::duration<double>(Clock::now() - blocked).count());
 	ASSERT_TRUE(failed) << "the connection never failed";
-	const double left = kBlackoutS - std::chrono::duration<double>(Clock::now() - blocked).count();
+	const double left =
+	    kBlackoutS - std::chrono::duration<double>(Clock::now() - blocked).count();
 	if (left > 0)
 		pump_for(left);
 
