@@ -72,7 +72,11 @@ roomTest('silent server: the pages see it lost within 20 s, media goes on, and t
       await waitFor(`${page.label} to show the second line`, async () =>
         (await page.chatShown()).includes('after the hang'));
       assert.deepEqual(await page.chatShown(), ['before the hang', 'after the hang'], `${page.label}'s chat log`);
-      assert.deepEqual((await page.meshcall()).chat.map((l) => [l.seq, l.text]),
-        [[1, 'before the hang'], [2, 'after the hang']]);
+      // The room's history survives only if a resume reached the server before
+      // it noticed both old connections closed: an empty room is forgotten, and
+      // its next line is seq 1 again. Either way no line shows twice.
+      const texts = (await page.meshcall()).chat.map((l) => l.text);
+      assert.equal(texts.at(-1), 'after the hang', `${page.label}'s chat model`);
+      assert.equal(new Set(texts).size, texts.length, `${page.label}: a line twice: ${texts}`);
     }
   });
