@@ -37,7 +37,12 @@ TEST_F(WebSocketQuotaTest, SilentWebSocketsAreClosedAfterTheJoinTimeoutWhileOthe
 	SilentWebSockets silent;
 	ASSERT_TRUE(silent.open(server_.port(), 5000, sources(10, 25)));
 	ASSERT_TRUE(silent.pump_until([&] { return silent.count(State::Connecting) == 0; }, 20));
-	ASSERT_EQ(silent.count(State::Upgraded), 5000);
+	/* Every one was upgraded; on a slow build the first may already be
+	 * closed by their join timeout while the last are upgraded. */
+	int upgraded = 0;
+	for (const SilentWebSockets::Socket &s : silent.sockets())
+		upgraded += s.upgraded_at > 0;
+	ASSERT_EQ(upgraded, 5000);
 
 	/* Meanwhile a real client gets in and joins at once. */
 	const double before = monotonic_s();
