@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced first by the call benchmarks (call-cpu.sh, join-time.sh,
-# switch-gap.sh, e2e-latency.sh, app-call.sh), with their own arguments:
+# switch-gap.sh, e2e-latency.sh, app-call.sh, resilience.sh), with their own arguments:
 # moves to the repository root, runs the script again inside
 # tests/netns-run.sh (a private network namespace with only loopback), and
 # takes the optional BUILDDIR first argument (default build) off the

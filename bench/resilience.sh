@@ -19,16 +19,7 @@
 # Runs inside tests/netns-run.sh (a private network namespace with only
 # loopback); the tests start and stop their own servers by PID.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ "${MESHCALL_IN_NETNS:-}" != 1 ]; then
-	exec tests/netns-run.sh "$0" "$@"
-fi
-
-builddir=build
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-	builddir=$1
-	shift
-fi
+. "$(dirname "$0")/netns-setup.sh"
 runs=10
 out=bench/results
 while [ $# -gt 0 ]; do
